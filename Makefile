@@ -1,0 +1,37 @@
+# Everything a fresh clone needs, from nothing but Python 3.11.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
+
+.PHONY: demo test lint bench install clean db-up
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=python3.x"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/referral demo
+
+# Tests run on SQLite and on a throw-away PostgreSQL database that bin/test-postgres creates,
+# hands to pytest and drops again.
+test: $(STAMP)
+	PYTHON=$(BIN)/python PG_URL=$(PG_URL) ./bin/with-test-postgres $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check referral db tasks flows cli config integrations
+	$(BIN)/mypy referral db tasks flows cli config integrations
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	PG_URL=$(PG_URL) ./bin/with-test-postgres $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,198 @@
+"""`referral`: programs, codes, seeding, the demo and the database, from a terminal."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from cli import context
+from cli.errors import UserError, friendly
+from cli.output import console, print_json
+from config.program_files import load_program_files
+from db.advocates import issue_code
+from db.customers import count_customers
+from db.engine import session_factory
+from db.migrate import current_revision, head_revision, upgrade
+from db.models import Customer
+from db.programs import Programs
+from referral.links import share_kit
+from referral.money import format_money
+
+app = typer.Typer(help="Self-hosted referral engine.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+programs_app = typer.Typer(help="Referral programs and their versions.", no_args_is_help=True)
+codes_app = typer.Typer(help="Personal referral codes, links and share URLs.",
+                        no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(programs_app, name="programs")
+app.add_typer(codes_app, name="codes")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest revision."""
+    settings = context.settings()
+    engine = context.engine(settings, require_current=False)
+    upgrade(engine)
+    console.print(f"database at revision [bold]{current_revision(engine)}[/]")
+
+
+@db_app.command("current")
+@friendly
+def db_current() -> None:
+    """Show the schema revision and whether it is the newest."""
+    engine = context.engine(context.settings(), require_current=False)
+    current, head = current_revision(engine), head_revision(engine)
+    state = "current" if current == head else f"behind (newest is {head})"
+    console.print(f"revision {current or 'none'}: {state}")
+
+
+@programs_app.command("apply")
+@friendly
+def programs_apply(
+    files: Annotated[list[Path], typer.Argument(help="Program files (YAML).")],
+) -> None:
+    """Create programs or add a version; every file is checked before any is applied."""
+    configs = load_program_files(files)
+    with context.session() as (_settings, session):
+        results = [Programs(session).apply(config) for config in configs]
+    for result in results:
+        console.print(f"{result.program.slug}: {result.outcome} (version {result.program.version})")
+
+
+@programs_app.command("list")
+@friendly
+def programs_list(as_json: JsonFlag = False) -> None:
+    """List programs with their current version."""
+    with context.session() as (_settings, session):
+        programs = Programs(session).list()
+    if as_json:
+        print_json([asdict(p) for p in programs])
+        return
+    table = Table("slug", "name", "type", "version", "active from", "until")
+    for p in programs:
+        table.add_row(p.slug, p.name, p.type, str(p.version),
+                      p.starts_at.isoformat() if p.starts_at else "-",
+                      p.ends_at.isoformat() if p.ends_at else "-")
+    console.print(table)
+
+
+@codes_app.command("issue")
+@friendly
+def codes_issue(
+    program: Annotated[str, typer.Option(help="Program slug.")],
+    customer: Annotated[str, typer.Option(help="The customer's CRM external id.")],
+    vanity: Annotated[str | None, typer.Option(help="A chosen code, e.g. SARAH10.")] = None,
+    source: Annotated[str, typer.Option(help="The customer's CRM source.")] = "crm",
+    as_json: JsonFlag = False,
+) -> None:
+    """Enrol a customer (if needed) and print their code, link, QR and share URLs."""
+    with context.session() as (settings, session):
+        loaded = Programs(session).get(program)
+        customer_id = session.scalar(select(Customer.id).where(
+            Customer.source == source, Customer.external_id == customer))
+        if customer_id is None:
+            raise UserError(f"no customer {customer!r} from source {source!r}")
+        code = issue_code(session, loaded.id, customer_id, length=loaded.config.code_length,
+                          vanity=vanity).code
+        kit = share_kit(settings.web.public_base_url, code,
+                        message=loaded.config.messages.share_message,
+                        subject=loaded.config.messages.share_subject, campaign=loaded.slug)
+    if as_json:
+        print_json(asdict(kit))
+        return
+    console.print(f"[bold]code[/]   {kit.code}\n[bold]link[/]   {kit.link}")
+    console.print(f"[bold]qr[/]     {kit.qr_url_svg}  {kit.qr_url_png}")
+    for channel, url in kit.share.items():
+        console.print(f"[bold]{channel:<8}[/] {url}", soft_wrap=True)
+
+
+@app.command("seed")
+@friendly
+def seed(
+    customers: Annotated[int, typer.Option(min=1, max=10_000_000, help="How many.")] = 10_000,
+    seed_value: Annotated[int, typer.Option("--seed", help="Same seed, same data.")] = 7,
+) -> None:
+    """Load a deterministic synthetic CRM (customers with NPS, orders, support, consent)."""
+    from integrations.crm.synthetic import generate_customers
+    from tasks.crm import load_customers
+
+    with context.session() as (settings, session):
+        now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        factory = session_factory(session.get_bind()).begin  # type: ignore[arg-type]
+    pepper = settings.hash_pepper.get_secret_value().encode()
+    columns = (TextColumn("seeding customers"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        bar = progress.add_task("seed", total=customers)
+        for done in load_customers(factory, generate_customers(customers, seed=seed_value,
+                                                                 now=now),
+                                   batch_size=settings.batch_size, pepper=pepper):
+            progress.advance(bar, done)
+    with context.session() as (_settings, session):
+        console.print(f"{count_customers(session):,} customers in the database")
+
+
+@app.command("demo")
+@friendly
+def demo(
+    customers: Annotated[int, typer.Option(min=100, max=1_000_000)] = 10_000,
+    seed_value: Annotated[int, typer.Option("--seed")] = 7,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the whole pipeline on a synthetic shop (embedded: SQLite + ephemeral Prefect)."""
+    from flows.demo import demo as demo_flow
+
+    context.settings()  # a bad setting fails here, in one line, before Prefect starts
+    summary = demo_flow(customers=customers, seed=seed_value)
+    if as_json:
+        print_json(summary)
+        return
+    print_demo_summary(summary)
+
+
+def print_demo_summary(summary: dict[str, Any]) -> None:
+    table = Table(title=f"Referral demo: program {summary['program']} v{summary['version']}",
+                  show_header=True)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_column("detail")
+    activity = summary["activity"]
+    table.add_row("customers", f"{summary['customers']:,}", f"{summary['loaded']:,} loaded")
+    table.add_row("advocates", f"{summary['advocates']:,}",
+                  f"{summary['enrolment']['enrolled']:,} newly enrolled, {summary['codes']:,} codes")
+    table.add_row("link clicks", f"{summary['clicks']:,}", f"{activity['clicks']:,} simulated")
+    for kind, n in sorted(summary["conversions"].items()):
+        table.add_row(f"conversions: {kind}", f"{n:,}", "")
+    for status, n in sorted(summary["referrals"].items()):
+        table.add_row(f"referrals: {status}", f"{n:,}", "")
+    cost: dict[str, int] = {}
+    for grant in summary["grants"]:
+        amount = format_money(grant["amount_minor"], grant["currency"])
+        table.add_row(f"rewards: {grant['reward_type']} {grant['status']}",
+                      f"{grant['count']:,}", amount)
+        if grant["status"] == "issued" and grant["currency"] != "PTS":
+            cost[grant["currency"]] = cost.get(grant["currency"], 0) + grant["amount_minor"]
+    table.add_row("cost of issued rewards", "",
+                  ", ".join(format_money(v, k) for k, v in cost.items()) or "0")
+    table.add_row("notifications queued", f"{summary['outbox_pending']:,}", "outbox")
+    console.print(table)
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    run()

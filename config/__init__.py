@@ -1,0 +1,1 @@
+"""What operators edit: settings, program files and message templates."""

@@ -1,0 +1,103 @@
+"""Every setting the engine reads, from `REFERRAL_*` environment variables or a `.env` file.
+
+Settings are read once at the edge (CLI, flow entry, web app start) and passed down as
+values; nothing below the edge reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class DatabaseSettings(BaseModel):
+    """`REFERRAL_DATABASE__*`; the URL itself is also accepted as `REFERRAL_DATABASE_URL`."""
+
+    url: str = ""
+    echo: bool = False
+    pool_size: Annotated[int, Field(ge=1, le=200)] = 5
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        if url and not url.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            # The bare scheme would pick psycopg2, which is not installed.
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+
+
+class WebSettings(BaseModel):
+    """`REFERRAL_WEB__*`: the public HTTP service."""
+
+    public_base_url: str = "http://localhost:8000"
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return url.rstrip("/")
+
+
+class PrefectSettings(BaseModel):
+    """`REFERRAL_PREFECT__*`: how flows are run."""
+
+    task_workers: Annotated[int, Field(ge=1, le=64)] = 4
+    work_pool: str = "referral-process"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="REFERRAL_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    database: DatabaseSettings = DatabaseSettings()
+    web: WebSettings = WebSettings()
+    prefect: PrefectSettings = PrefectSettings()
+    batch_size: Annotated[int, Field(ge=100, le=1_000_000)] = 5_000
+    # Keys hashes of IPs, user agents and addresses so stored fingerprints can't be reversed
+    # by a dictionary attack on the table alone.
+    hash_pepper: SecretStr = SecretStr("change-me-in-production")
+    default_region: Annotated[str, Field(min_length=2, max_length=2)] = "US"
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, url: str) -> str:
+        return DatabaseSettings._known_backend(url)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """`REFERRAL_DATABASE_URL` wins, then `REFERRAL_DATABASE__URL`, then a SQLite file."""
+        url = self.database_url or self.database.url
+        if url:
+            return url
+        return f"sqlite:///{(self.data_dir / 'referral.db').as_posix()}"
+
+
+class SettingsError(Exception):
+    """A setting has a value the engine cannot use; the message names the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        location = "__".join(str(part) for part in error["loc"]).upper()
+        raise SettingsError(f"REFERRAL_{location}: {error['msg']}") from None

@@ -1,0 +1,225 @@
+"""Enrolment and codes, set-based: one statement scores every customer, one enrols the
+chosen ones, and codes are inserted a batch at a time with collisions retried."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Float, and_, case, cast, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from db.engine import is_postgres
+from db.models import Advocate, Customer, ReferralCode
+from db.types import days_since, utcnow
+from referral.codes import InvalidCode, new_codes, validate_vanity
+from referral.scoring import CAPS, PROMOTER_MIN_NPS, ScoreWeights
+
+MAX_CODE_ATTEMPTS = 5
+
+
+def score_expression(weights: ScoreWeights) -> ColumnElement[Any]:
+    """The SQL twin of referral.scoring.score."""
+
+    # CASE rather than LEAST/GREATEST, which SQLite spells MIN/MAX.
+    def least(a: Any, b: Any) -> Any:
+        return case((a < b, a), else_=b)
+
+    def greatest(a: Any, b: Any) -> Any:
+        return case((a > b, a), else_=b)
+
+    def capped(value: Any, cap: float) -> Any:
+        return least(greatest(cast(value, Float), 0.0), float(cap)) / float(cap)
+
+    c = Customer
+    promoter = case((func.coalesce(c.nps_score, 0) >= PROMOTER_MIN_NPS, 1.0), else_=0.0)
+    repeat = capped(c.orders_count - 1, CAPS["orders"] - 1)
+    support = capped(c.support_positive, CAPS["support_positive"])
+    engagement = capped(
+        c.email_opens_90d + 2 * c.email_clicks_90d + 3 * c.reviews_count, CAPS["engagement"]
+    )
+    tenure = capped(
+        func.coalesce(func.floor(days_since(c.customer_since)), 0), CAPS["tenure_days"]
+    )
+    spend = capped(c.total_spend_minor, weights.spend_cap_minor)
+    weighted = (
+        weights.promoter_nps * promoter
+        + weights.repeat_purchases * repeat
+        + weights.positive_support * support
+        + weights.engagement * engagement
+        + weights.tenure * tenure
+        + weights.spend * spend
+    )
+    return cast(func.floor(1000.0 * weighted / weights.total + 0.5), Float)
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    enrolled: int
+    already_enrolled: int
+
+
+def enroll_top(
+    session: Session,
+    program_id: int,
+    weights: ScoreWeights,
+    *,
+    top: int | None = None,
+    min_score: int | None = None,
+    enrolled_via: str = "identify_advocates",
+) -> Enrolment:
+    """Enrol the best-scoring customers not yet in the program; existing advocates stay."""
+    score = score_expression(weights).label("score")
+    already = select(Advocate.customer_id).where(Advocate.program_id == program_id)
+    candidates = select(
+        literal(program_id).label("program_id"),
+        Customer.id.label("customer_id"),
+        cast(score, Float).label("score"),
+        literal(enrolled_via).label("enrolled_via"),
+    ).where(Customer.id.not_in(already.scalar_subquery()))
+    if min_score is not None:
+        candidates = candidates.where(score_expression(weights) >= min_score)
+    if top is not None:
+        existing = session.scalar(
+            select(func.count()).select_from(Advocate).where(Advocate.program_id == program_id)
+        ) or 0
+        remaining = max(top - existing, 0)
+        candidates = candidates.order_by(score.desc(), Customer.id).limit(remaining)
+    statement = _insert_ignore(session, Advocate).from_select(
+        ["program_id", "customer_id", "score", "enrolled_via"], candidates
+    )
+    before = _advocate_count(session, program_id)
+    session.execute(statement)
+    after = _advocate_count(session, program_id)
+    return Enrolment(enrolled=after - before, already_enrolled=before)
+
+
+def enroll_customer(session: Session, program_id: int, customer_id: int, via: str) -> int:
+    """The advocate id for a customer in a program, enrolling them if needed."""
+    session.execute(
+        _insert_ignore(session, Advocate).values(
+            program_id=program_id, customer_id=customer_id, enrolled_via=via
+        )
+    )
+    return session.execute(
+        select(Advocate.id).where(
+            Advocate.program_id == program_id, Advocate.customer_id == customer_id
+        )
+    ).scalar_one()
+
+
+def issue_missing_codes(
+    session: Session, program_id: int, *, length: int, limit: int | None = None
+) -> int:
+    """Give every advocate of the program without a live code a fresh random code."""
+    issued = 0
+    for _attempt in range(MAX_CODE_ATTEMPTS):
+        missing_query = (
+            select(Advocate.id, Advocate.customer_id)
+            .outerjoin(
+                ReferralCode,
+                and_(ReferralCode.advocate_id == Advocate.id, ReferralCode.revoked_at.is_(None)),
+            )
+            .where(Advocate.program_id == program_id, ReferralCode.id.is_(None))
+            .order_by(Advocate.id)
+        )
+        if limit is not None:
+            missing_query = missing_query.limit(limit - issued)
+        missing = session.execute(missing_query).all()
+        if not missing:
+            return issued
+        codes = new_codes(len(missing), length)
+        rows = [
+            {"program_id": program_id, "advocate_id": advocate_id, "customer_id": customer_id,
+             "code": code}
+            for (advocate_id, customer_id), code in zip(missing, codes, strict=True)
+        ]
+        # A collision with an existing code skips that row; the next round retries it.
+        session.execute(_insert_ignore(session, ReferralCode), rows)
+        issued += len(missing) - len(_still_missing(session, [a for a, _ in missing]))
+        if limit is not None and issued >= limit:
+            return issued
+    raise RuntimeError(f"codes still colliding after {MAX_CODE_ATTEMPTS} rounds")
+
+
+def _still_missing(session: Session, advocate_ids: list[int]) -> list[int]:
+    with_code = set(
+        session.scalars(
+            select(ReferralCode.advocate_id).where(
+                ReferralCode.advocate_id.in_(advocate_ids), ReferralCode.revoked_at.is_(None)
+            )
+        )
+    )
+    return [a for a in advocate_ids if a not in with_code]
+
+
+class CodeTaken(ValueError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"code {code} is already taken")
+
+
+def live_code(session: Session, advocate_id: int) -> ReferralCode | None:
+    return session.scalar(
+        select(ReferralCode).where(
+            ReferralCode.advocate_id == advocate_id, ReferralCode.revoked_at.is_(None)
+        )
+    )
+
+
+def issue_code(
+    session: Session,
+    program_id: int,
+    customer_id: int,
+    *,
+    length: int,
+    vanity: str | None = None,
+    via: str = "cli",
+) -> ReferralCode:
+    """The advocate's live code; a vanity code replaces (revokes) a random one."""
+    advocate_id = enroll_customer(session, program_id, customer_id, via)
+    current = live_code(session, advocate_id)
+    if vanity is None:
+        if current is None:
+            issue_missing_codes(session, program_id, length=length, limit=None)
+            current = live_code(session, advocate_id)
+        assert current is not None
+        return current
+    code = validate_vanity(vanity)
+    if current is not None and current.code == code:
+        return current
+    taken = session.scalar(select(ReferralCode.id).where(ReferralCode.code == code))
+    if taken is not None:
+        raise CodeTaken(code)
+    if current is not None:
+        session.execute(
+            update(ReferralCode).where(ReferralCode.id == current.id).values(revoked_at=utcnow())
+        )
+    session.execute(
+        insert(ReferralCode).values(
+            program_id=program_id, advocate_id=advocate_id, customer_id=customer_id,
+            code=code, is_vanity=True,
+        )
+    )
+    created = live_code(session, advocate_id)
+    assert created is not None
+    return created
+
+
+def _advocate_count(session: Session, program_id: int) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Advocate).where(Advocate.program_id == program_id)
+    ) or 0
+
+
+def _insert_ignore(session: Session, model: Any) -> Any:
+    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+    return dialect_insert(model).on_conflict_do_nothing()
+
+
+__all__ = [
+    "CodeTaken", "Enrolment", "InvalidCode", "enroll_customer", "enroll_top", "issue_code",
+    "issue_missing_codes", "live_code", "score_expression",
+]

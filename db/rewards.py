@@ -1,0 +1,269 @@
+"""Reward grants, the ledger and the outbox: every write keyed so a re-run writes nothing new.
+
+A batch is one transaction: grant status, ledger postings and outbox rows commit together
+or not at all, so a crash mid-batch leaves nothing half-paid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from db.engine import is_postgres
+from db.models import (
+    Conversion,
+    Customer,
+    FraudSignal,
+    LedgerEntry,
+    OutboxMessage,
+    Referral,
+    RewardGrant,
+)
+from db.types import utcnow
+from referral.codes import new_codes
+from referral.programs import ProgramConfig
+from referral.rewards import GrantPlan, LedgerPosting, clawback_postings, issue_postings
+
+
+def _insert_ignore(session: Session, model: Any) -> Any:
+    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+    return dialect_insert(model).on_conflict_do_nothing()
+
+
+def _locked(session: Session, query: Select[Any]) -> Select[Any]:
+    return query.with_for_update(skip_locked=True) if is_postgres(session) else query
+
+
+def insert_fraud_signals(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(_insert_ignore(session, FraudSignal), list(rows))
+
+
+# --- granting ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QualifiedReferral:
+    id: int
+    program_id: int
+    program_version_id: int
+    referrer_id: int
+    referee_id: int
+    purchase_minor: int
+    purchased_at: datetime
+
+
+def claim_qualified(session: Session, limit: int) -> list[QualifiedReferral]:
+    ids = list(session.scalars(_locked(session, select(Referral.id).where(
+        Referral.status == "qualified").order_by(Referral.id).limit(limit))))
+    if not ids:
+        return []
+    rows = session.execute(
+        select(Referral.id, Referral.program_id, Referral.program_version_id,
+               Referral.referrer_id, Referral.referee_id, Conversion.amount_minor,
+               Conversion.occurred_at)
+        .join(Conversion, Conversion.id == Referral.qualifying_conversion_id)
+        .where(Referral.id.in_(ids))
+        .order_by(Referral.id)
+    )
+    return [QualifiedReferral(*row) for row in rows]
+
+
+def rewarded_counts(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """(program, referrer) -> referrals already past qualification: the tier position."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(Referral.program_id, Referral.referrer_id, func.count())
+        .where(Referral.referrer_id.in_(sorted({r for _, r in keys})),
+               Referral.status.in_(("approved", "rewarded")))
+        .group_by(Referral.program_id, Referral.referrer_id)
+    )
+    return {(p, r): n for p, r, n in rows if (p, r) in keys}
+
+
+def insert_grants(session: Session, plans: Sequence[GrantPlan]) -> None:
+    if not plans:
+        return
+    rows = [
+        {"idempotency_key": p.idempotency_key, "program_id": p.program_id,
+         "referral_id": p.referral_id, "beneficiary_id": p.beneficiary_id, "role": p.role,
+         "reward_type": p.reward_type, "amount_minor": p.amount_minor, "currency": p.currency,
+         "description": p.description, "needs_approval": p.needs_approval, "status": "pending",
+         "hold_until": p.hold_until}
+        for p in plans
+    ]
+    session.execute(_insert_ignore(session, RewardGrant), rows)
+
+
+def mark_referrals(session: Session, ids: Sequence[int], status: str) -> None:
+    if ids:
+        session.execute(
+            update(Referral).where(Referral.id.in_(list(ids)))
+            .values(status=status, status_changed_at=utcnow()),
+            execution_options={"synchronize_session": False},
+        )
+
+
+# --- approval and issue ---------------------------------------------------------------------
+
+
+def release_holds(session: Session) -> int:
+    """Grants whose refund window has closed (database clock) and need no manual approval."""
+    result = session.execute(
+        update(RewardGrant)
+        .where(RewardGrant.status == "pending", RewardGrant.needs_approval.is_(False),
+               RewardGrant.hold_until <= utcnow())
+        .values(status="approved", approved_at=utcnow(), status_changed_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovedGrant:
+    id: int
+    program_id: int
+    referral_id: int | None
+    beneficiary_id: int
+    role: str
+    reward_type: str
+    amount_minor: int
+    currency: str
+    description: str | None
+    preferred_channel: str | None
+
+
+def claim_approved(session: Session, limit: int) -> list[ApprovedGrant]:
+    ids = list(session.scalars(_locked(session, select(RewardGrant.id).where(
+        RewardGrant.status == "approved").order_by(RewardGrant.id).limit(limit))))
+    if not ids:
+        return []
+    rows = session.execute(
+        select(RewardGrant.id, RewardGrant.program_id, RewardGrant.referral_id,
+               RewardGrant.beneficiary_id, RewardGrant.role, RewardGrant.reward_type,
+               RewardGrant.amount_minor, RewardGrant.currency, RewardGrant.description,
+               Customer.preferred_channel)
+        .join(Customer, Customer.id == RewardGrant.beneficiary_id)
+        .where(RewardGrant.id.in_(ids))
+        .order_by(RewardGrant.id)
+    )
+    return [ApprovedGrant(*row) for row in rows]
+
+
+def insert_postings(session: Session, postings: Sequence[LedgerPosting]) -> None:
+    if postings:
+        session.execute(_insert_ignore(session, LedgerEntry), [
+            {"transaction_id": p.transaction_id, "grant_id": p.grant_id,
+             "customer_id": p.customer_id, "account": p.account, "kind": p.kind,
+             "amount_minor": p.amount_minor, "currency": p.currency}
+            for p in postings
+        ])
+
+
+def insert_outbox(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(_insert_ignore(session, OutboxMessage), list(rows))
+
+
+def mark_issued(session: Session, grant_ids: Sequence[int], coupons: dict[int, str]) -> None:
+    if not grant_ids:
+        return
+    session.execute(
+        update(RewardGrant).where(RewardGrant.id == bindparam("b_id"))
+        .values(status="issued", issued_at=utcnow(), status_changed_at=utcnow(),
+                coupon_code=bindparam("coupon")),
+        [{"b_id": gid, "coupon": coupons.get(gid)} for gid in grant_ids],
+        execution_options={"synchronize_session": False},
+    )
+
+
+def complete_rewarded_referrals(session: Session, referral_ids: set[int]) -> None:
+    """A referral is rewarded once none of its grants is still waiting."""
+    if not referral_ids:
+        return
+    waiting = select(RewardGrant.referral_id).where(
+        RewardGrant.referral_id.in_(sorted(referral_ids)),
+        RewardGrant.status.in_(("pending", "approved", "needs_reconciliation")),
+    )
+    session.execute(
+        update(Referral)
+        .where(Referral.id.in_(sorted(referral_ids)), Referral.status == "approved",
+               Referral.id.not_in(waiting))
+        .values(status="rewarded", status_changed_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def unique_coupons(session: Session, count: int, length: int = 10) -> list[str]:
+    """Single-use coupon codes, checked against the ones already handed out."""
+    codes: list[str] = []
+    while len(codes) < count:
+        fresh = [f"RW-{c}" for c in new_codes(count - len(codes), length)]
+        taken = set(session.scalars(select(RewardGrant.coupon_code).where(
+            RewardGrant.coupon_code.in_(fresh))))
+        codes += [c for c in fresh if c not in taken]
+    return codes
+
+
+# --- voids and clawbacks --------------------------------------------------------------------
+
+
+def void_referrals(session: Session, referral_ids: Sequence[int], *, reason: str) -> int:
+    """Void referrals; waiting grants are rejected and issued ones clawed back, exactly."""
+    ids = sorted(set(referral_ids))
+    if not ids:
+        return 0
+    mark = update(Referral).where(Referral.id.in_(ids), Referral.status != "voided")
+    session.execute(mark.values(status="voided", status_reason=reason,
+                                status_changed_at=utcnow()),
+                    execution_options={"synchronize_session": False})
+    session.execute(
+        update(RewardGrant)
+        .where(RewardGrant.referral_id.in_(ids),
+               RewardGrant.status.in_(("pending", "approved")))
+        .values(status="rejected", status_changed_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    issued = session.execute(
+        select(RewardGrant.id).where(RewardGrant.referral_id.in_(ids),
+                                     RewardGrant.status == "issued")
+    ).scalars().all()
+    return clawback(session, list(issued))
+
+
+def clawback(session: Session, grant_ids: Sequence[int]) -> int:
+    if not grant_ids:
+        return 0
+    entries = session.execute(
+        select(LedgerEntry).where(
+            LedgerEntry.grant_id.in_(list(grant_ids)), LedgerEntry.kind == "issue"
+        )
+    ).scalars().all()
+    postings = clawback_postings([
+        LedgerPosting(e.transaction_id, e.grant_id, e.customer_id, e.account, e.kind,
+                      e.amount_minor, e.currency)
+        for e in entries
+    ])
+    insert_postings(session, postings)
+    session.execute(
+        update(RewardGrant).where(RewardGrant.id.in_(list(grant_ids)),
+                                  RewardGrant.status == "issued")
+        .values(status="clawed_back", status_changed_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    return len(grant_ids)
+
+
+def hold_until(purchased_at: datetime, config: ProgramConfig) -> datetime:
+    return purchased_at + timedelta(days=config.hold_days)
+
+
+__all__ = ["issue_postings"]

@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only, one file per flow."""

@@ -1,0 +1,32 @@
+"""What every flow does at its start and end: settings, the database, a summary artifact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from sqlalchemy import select
+
+from config.settings import Settings, load_settings
+from db.engine import engine_for
+from db.types import utcnow
+
+
+def settings_and_url() -> tuple[Settings, str]:
+    settings = load_settings()
+    return settings, settings.resolved_database_url
+
+
+def database_now(database_url: str) -> datetime:
+    with engine_for(database_url).connect() as connection:
+        now = connection.execute(select(utcnow())).scalar_one()
+    return now
+
+
+def publish_table(key: str, rows: list[dict[str, Any]], description: str) -> None:
+    create_table_artifact(key=key, table=rows, description=description)
+
+
+def publish_markdown(key: str, markdown: str, description: str) -> None:
+    create_markdown_artifact(key=key, markdown=markdown, description=description)

@@ -1,0 +1,37 @@
+"""Turn qualified referrals into grants, release closed holds, and issue approved rewards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from flows.common import publish_table, settings_and_url
+from tasks.rewards import grant_rewards_batch, issue_rewards_batch, release_holds
+
+
+@flow(name="distribute-rewards", log_prints=True)
+def distribute_rewards(batch_size: int | None = None) -> dict[str, Any]:
+    settings, url = settings_and_url()
+    size = batch_size or settings.batch_size
+    granted = referrals = 0
+    while (batch := grant_rewards_batch(url, size))["referrals"]:
+        referrals += batch["referrals"]
+        granted += batch["grants"]
+    released = release_holds(url)
+    issued = 0
+    by_type: dict[str, int] = {}
+    while (issue := issue_rewards_batch(url, size))["issued"]:
+        issued += issue["issued"]
+        for kind, amount in issue["by_type"].items():
+            by_type[kind] = by_type.get(kind, 0) + amount
+    summary = {"referrals_rewarded": referrals, "grants_created": granted,
+               "holds_released": released, "grants_issued": issued,
+               "issued_minor_by_type": by_type}
+    publish_table(
+        "distribute-rewards",
+        [{"measure": k, "value": v} for k, v in summary.items() if k != "issued_minor_by_type"]
+        + [{"measure": f"issued ({k}, minor units)", "value": v} for k, v in by_type.items()],
+        "Rewards granted and issued in this run",
+    )
+    return summary

@@ -1,0 +1,987 @@
+"""Deterministic, streaming synthetic CRM data and referral activity.
+
+Used by ``referral seed``, the demo, the benchmarks (1,000,000 customers) and fraud evaluation.
+Stdlib only, so it can run anywhere the engine's heavier dependencies are not installed.
+
+Determinism
+-----------
+Everything depends only on the arguments: no wall clock (``now`` is passed in), no ``hash()``
+of strings (hash randomization), no iteration over sets. Sub-seeds are derived with BLAKE2b.
+
+Customers are generated in blocks of ``BLOCK_SIZE`` rows. Each block has its own
+``random.Random`` seeded from ``(seed, block number)``, because seeding a Mersenne Twister costs
+about 4 microseconds, far too much per row, while one block seed per 1,024 rows is free. So
+customer ``i`` depends only on ``(seed, i, now)``: ``generate_customers(10, start=5, ...)``
+yields exactly rows 5..14 of ``generate_customers(15, ...)``. A ``start`` in the middle of a
+block costs generating (and dropping) at most ``BLOCK_SIZE - 1`` rows.
+
+Uniqueness by construction
+--------------------------
+Customer emails carry the 1-based customer number as their only digit run, and referee emails
+carry the referee number (``100_000_000`` and up), so two records never share an email, not even
+after Gmail-style normalization (dots and ``+tags`` removed): a legitimate customer can never look
+like someone else's alias by accident. Only the labelled patterns produce look-alikes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import random
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from operator import attrgetter
+from pathlib import Path
+from typing import TypeVar
+
+__all__ = [
+    "BLOCK_SIZE",
+    "CHANNELS",
+    "COUPON_LEAK",
+    "DISPOSABLE",
+    "DISPOSABLE_DOMAINS",
+    "FRAUD_LABELS",
+    "LEGIT_FAMILY",
+    "LEGIT_LOOKALIKE_LABELS",
+    "LEGIT_OFFICE",
+    "LEGIT_SIMILAR_NAME",
+    "MIN_ADVOCATES_FOR_ALL_PATTERNS",
+    "RING",
+    "SEGMENTS",
+    "SELF_REFERRAL_ALIAS",
+    "SHARED_DEVICE",
+    "SHARED_PAYMENT",
+    "VELOCITY_FARM",
+    "ActivityEvent",
+    "Advocate",
+    "Click",
+    "CustomerRecord",
+    "Purchase",
+    "Refund",
+    "Signup",
+    "generate_activity",
+    "generate_customers",
+    "read_customers_csv",
+    "write_customers_csv",
+]
+
+SELF_REFERRAL_ALIAS = "self_referral_alias"
+DISPOSABLE = "disposable"
+VELOCITY_FARM = "velocity_farm"
+RING = "ring"
+SHARED_DEVICE = "shared_device"
+SHARED_PAYMENT = "shared_payment"
+COUPON_LEAK = "coupon_leak"
+FRAUD_LABELS: tuple[str, ...] = (
+    SELF_REFERRAL_ALIAS,
+    DISPOSABLE,
+    VELOCITY_FARM,
+    RING,
+    SHARED_DEVICE,
+    SHARED_PAYMENT,
+    COUPON_LEAK,
+)
+
+LEGIT_FAMILY = "legit_family"
+LEGIT_OFFICE = "legit_office"
+LEGIT_SIMILAR_NAME = "legit_similar_name"
+LEGIT_LOOKALIKE_LABELS: tuple[str, ...] = (LEGIT_FAMILY, LEGIT_OFFICE, LEGIT_SIMILAR_NAME)
+
+SEGMENTS: tuple[str, ...] = ("vip", "loyal", "regular", "new", "at_risk", "churned", "b2b")
+CHANNELS: tuple[str, ...] = ("email", "sms", "whatsapp", "x", "facebook", "linkedin", "copy")
+
+# All of these are on the `disposable-email-domains` blocklist the engine ships with, so a
+# disposable-domain rule has something real to match.
+DISPOSABLE_DOMAINS: tuple[str, ...] = (
+    "mailinator.com",
+    "guerrillamail.com",
+    "10minutemail.com",
+    "yopmail.com",
+    "trashmail.com",
+    "sharklasers.com",
+    "getnada.com",
+    "maildrop.cc",
+    "dispostable.com",
+    "temp-mail.org",
+)
+
+BLOCK_SIZE = 1024
+# Below this many advocates, patterns appear at their natural (small) rates and may be absent;
+# from here on every pattern and look-alike appears at least once, so evaluations can rely on it.
+MIN_ADVOCATES_FOR_ALL_PATTERNS = 500
+
+_T = TypeVar("_T")
+
+_DAY = 86_400
+_YEAR = 365 * _DAY
+_FIRST_REFEREE_NUMBER = 100_000_000
+_REFEREE_NUMBER_SPAN = 900_000_000
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRecord:
+    external_id: str
+    email: str
+    phone: str | None
+    name: str
+    segment: str
+    country: str
+    timezone: str
+    customer_since: datetime
+    nps_score: int | None
+    nps_at: datetime | None
+    orders_count: int
+    total_spend_minor: int
+    currency: str
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+    support_positive: int
+    support_negative: int
+    email_opens_90d: int
+    email_clicks_90d: int
+    reviews_count: int
+    consent_email: bool
+    consent_sms: bool
+    consent_whatsapp: bool
+    preferred_channel: str
+    address_line1: str
+    postcode: str
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Advocate:
+    """An enrolled advocate, as the engine hands it to :func:`generate_activity`.
+
+    ``name`` and ``country`` are optional extras: with them, look-alikes (family, similar name,
+    self-referral) use the advocate's real surname and country; without them they are inferred
+    from the email and the address format.
+    """
+
+    external_id: str
+    code: str
+    email: str
+    address_line1: str
+    postcode: str
+    name: str | None = None
+    country: str | None = None
+
+    @classmethod
+    def from_customer(cls, customer: CustomerRecord, code: str) -> Advocate:
+        return cls(
+            external_id=customer.external_id,
+            code=code,
+            email=customer.email,
+            address_line1=customer.address_line1,
+            postcode=customer.postcode,
+            name=customer.name,
+            country=customer.country,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    code: str
+    channel: str
+    visitor_id: str
+    ip: str
+    user_agent: str
+    device_id: str | None
+    occurred_at: datetime
+    label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Signup:
+    customer: CustomerRecord
+    code: str | None
+    visitor_id: str | None
+    device_id: str | None
+    ip: str
+    user_agent: str
+    occurred_at: datetime
+    label: str | None
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    event_id: str
+    order_id: str
+    customer_external_id: str
+    amount_minor: int
+    currency: str
+    payment_fingerprint: str
+    promo_code: str | None
+    occurred_at: datetime
+    label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    event_id: str
+    order_id: str
+    customer_external_id: str
+    amount_minor: int
+    currency: str
+    occurred_at: datetime
+    label: str | None
+
+
+ActivityEvent = Click | Signup | Purchase | Refund
+
+
+# ---------------------------------------------------------------------------------------------
+# Pools
+
+_FIRST_NAMES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "James", "John", "Robert", "Michael", "William", "David", "Richard", "Joseph", "Thomas",
+        "Charles", "Christopher", "Daniel", "Matthew", "Anthony", "Mark", "Steven", "Paul",
+        "Andrew", "Joshua", "Kevin", "Brian", "George", "Timothy", "Ryan", "Jacob", "Jason",
+        "Eric", "Jonathan", "Justin", "Brandon", "Samuel", "Benjamin", "Patrick", "Jack",
+        "Oliver", "Harry", "Noah", "Liam", "Ethan", "Lucas", "Mason", "Logan", "Aiden",
+        "Connor", "Declan", "Sean", "Mohammed", "Aaron", "Nathan", "Tyler", "Jon", "Stephen",
+        "Philip", "Bryan", "Jeffrey", "Mary", "Patricia", "Jennifer", "Linda", "Elizabeth",
+        "Barbara", "Susan", "Jessica", "Sarah", "Karen", "Lisa", "Nancy", "Betty", "Sandra",
+        "Ashley", "Emily", "Michelle", "Amanda", "Melissa", "Stephanie", "Rebecca", "Laura",
+        "Emma", "Olivia", "Ava", "Sophia", "Isabella", "Mia", "Charlotte", "Amelia", "Harper",
+        "Grace", "Chloe", "Ella", "Lily", "Hannah", "Zoë", "Aoife", "Siobhan", "Niamh", "Priya",
+        "Aisha", "Renée", "Catherine", "Katherine", "Ann", "Anne", "Sara",
+    ),
+    "de": (
+        "Lukas", "Leon", "Finn", "Jonas", "Felix", "Maximilian", "Elias", "Ben", "Jürgen",
+        "Klaus", "Wolfgang", "Stefan", "Andreas", "Sebastian", "Tobias", "Matthias", "Björn",
+        "Sören", "Jörg", "Uwe", "Dieter", "Florian", "Moritz", "Niklas", "Jan", "Anna", "Lena",
+        "Leonie", "Marie", "Sophie", "Lea", "Lara", "Katharina", "Julia", "Sabine", "Petra",
+        "Ursula", "Claudia", "Birgit", "Jana", "Mareike", "Anke", "Jutta", "Käthe", "Greta",
+    ),
+    "fr": (
+        "Hugo", "Louis", "Gabriel", "Arthur", "Jules", "Théo", "Raphaël", "Nicolas", "Pierre",
+        "François", "Jean", "Olivier", "Julien", "Mathieu", "Antoine", "Sébastien", "Benoît",
+        "Jérôme", "Rémi", "Léa", "Manon", "Camille", "Chloé", "Inès", "Louise", "Juliette",
+        "Hélène", "Isabelle", "Nathalie", "Céline", "Émilie", "Agnès", "Margaux", "Élodie",
+        "Aurélie", "Sandrine", "Valérie", "Mathilde", "Amélie",
+    ),
+    "es": (
+        "Alejandro", "Pablo", "Javier", "Carlos", "Sergio", "Jorge", "Álvaro", "Diego", "Adrián",
+        "José", "Manuel", "Miguel", "Ángel", "Raúl", "Iván", "Rubén", "Íñigo", "María", "Lucía",
+        "Paula", "Sofía", "Marta", "Carmen", "Elena", "Ana", "Cristina", "Nuria", "Mónica",
+        "Begoña", "Pilar", "Rocío", "Beatriz", "Irene",
+    ),
+    "nl": (
+        "Daan", "Sem", "Bram", "Lars", "Jesse", "Thijs", "Ruben", "Sander", "Joost", "Pieter",
+        "Bas", "Wouter", "Maarten", "Sanne", "Fleur", "Lotte", "Anouk", "Femke", "Eva", "Iris",
+        "Noor", "Marieke", "Ilse",
+    ),
+    "it": (
+        "Francesco", "Alessandro", "Lorenzo", "Matteo", "Leonardo", "Andrea", "Marco",
+        "Giuseppe", "Luca", "Giovanni", "Davide", "Simone", "Niccolò", "Giulia", "Chiara",
+        "Francesca", "Martina", "Alessia", "Federica", "Valentina", "Elisa", "Giorgia",
+        "Beatrice", "Ilaria",
+    ),
+}  # fmt: skip
+
+_LAST_NAMES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson",
+        "Anderson", "Taylor", "Moore", "Jackson", "Lee", "Thompson", "Thomson", "White",
+        "Harris", "Clark", "Clarke", "Lewis", "Robinson", "Walker", "Young", "Allen", "King",
+        "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Hill", "Campbell", "Mitchell",
+        "Roberts", "Carter", "Phillips", "Evans", "Turner", "Parker", "Collins", "Edwards",
+        "Stewart", "Morris", "Murphy", "Cook", "Rogers", "Morgan", "Cooper", "Reed", "Reid",
+        "Bailey", "Bell", "Kelly", "Howard", "Ward", "Cox", "Richardson", "Wood", "Watson",
+        "Brooks", "Bennett", "Gray", "Hughes", "Price", "Patel", "Singh", "Khan", "Nguyen",
+        "Kim", "Chen", "O'Brien", "O'Connor", "McCarthy", "MacDonald", "Byrne", "Walsh", "Ryan",
+        "Doyle", "Fitzgerald", "Davies", "Jenkins", "Smyth", "Palmer", "Fletcher", "Hunt",
+    ),
+    "de": (
+        "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Meier", "Maier", "Mayer",
+        "Wagner", "Becker", "Schulz", "Hoffmann", "Schäfer", "Koch", "Bauer", "Richter", "Klein",
+        "Wolf", "Schröder", "Neumann", "Schwarz", "Zimmermann", "Braun", "Krüger", "Hofmann",
+        "Hartmann", "Lange", "Schmitt", "Werner", "Krause", "Lehmann", "Köhler", "Weiß",
+        "Günther", "Vogel", "Jäger", "Fuchs", "Groß",
+    ),
+    "fr": (
+        "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy",
+        "Moreau", "Simon", "Laurent", "Lefèvre", "Michel", "Garnier", "Faure", "Rousseau",
+        "Blanc", "Guérin", "Muller", "Henry", "Roussel", "Mercier", "Dupont", "Lambert",
+        "Bonnet", "François", "Girard", "Fontaine", "Chevalier", "Gauthier", "Perrin",
+    ),
+    "es": (
+        "García", "Fernández", "González", "Rodríguez", "López", "Martínez", "Sánchez", "Pérez",
+        "Gómez", "Martín", "Jiménez", "Ruiz", "Hernández", "Díaz", "Moreno", "Muñoz", "Álvarez",
+        "Romero", "Alonso", "Gutiérrez", "Navarro", "Torres", "Domínguez", "Vázquez", "Ramos",
+        "Gil", "Ramírez", "Serrano", "Núñez", "Iglesias",
+    ),
+    "nl": (
+        "de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker", "Janssen",
+        "Visser", "Smit", "Meijer", "de Boer", "Mulder", "de Groot", "Bos", "Vos", "Peters",
+        "Hendriks", "van Leeuwen", "Dekker", "Brouwer", "de Wit", "Dijkstra", "Smits",
+        "de Graaf", "van der Meer",
+    ),
+    "it": (
+        "Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Ricci",
+        "Marino", "Greco", "Bruno", "Gallo", "Conti", "De Luca", "Mancini", "Costa", "Giordano",
+        "Rizzo", "Lombardi", "Moretti", "Barbieri", "Fontana", "Santoro", "Mariani", "Rinaldi",
+        "Caruso", "Ferrara", "Galli", "Martini", "Leone",
+    ),
+}  # fmt: skip
+
+# Spelling variants a human would call "the same name": what naive fuzzy matching trips on.
+_NAME_VARIANTS: dict[str, tuple[str, ...]] = {
+    "John": ("Jon", "Jonathan"), "Jon": ("John",), "Jonathan": ("John", "Jon"),
+    "Catherine": ("Katherine", "Kathryn"), "Katherine": ("Catherine", "Kathryn"),
+    "Ann": ("Anne", "Anna"), "Anne": ("Ann", "Anna"), "Anna": ("Ann", "Anne"),
+    "Stephen": ("Steven",), "Steven": ("Stephen",), "Philip": ("Phillip",),
+    "Brian": ("Bryan",), "Bryan": ("Brian",), "Sara": ("Sarah",), "Sarah": ("Sara",),
+    "Jeffrey": ("Geoffrey",), "Eric": ("Erik",), "Mark": ("Marc",), "Lucas": ("Lukas",),
+    "Lukas": ("Lucas",), "Mohammed": ("Muhammad", "Mohamed"), "Zoë": ("Zoe",),
+    "Hannah": ("Hanna",), "Sophie": ("Sophia",), "Sophia": ("Sophie",), "Julia": ("Giulia",),
+    "Giulia": ("Julia",), "Emily": ("Emilie",), "Émilie": ("Emily", "Emilie"),
+    "Isabelle": ("Isabel",), "Mathieu": ("Matthieu",), "Matthew": ("Matt",),
+    "Smith": ("Smyth",), "Smyth": ("Smith",), "Thompson": ("Thomson",),
+    "Thomson": ("Thompson",), "Clark": ("Clarke",), "Clarke": ("Clark",), "Reed": ("Reid",),
+    "Reid": ("Reed",), "Meyer": ("Meier", "Maier", "Mayer"), "Meier": ("Meyer", "Maier"),
+    "Maier": ("Meyer", "Mayer"), "Mayer": ("Meyer", "Maier"), "Müller": ("Mueller", "Muller"),
+    "Muller": ("Müller",), "Schmidt": ("Schmitt",), "Schmitt": ("Schmidt",),
+    "Hoffmann": ("Hofmann",), "Hofmann": ("Hoffmann",), "Martin": ("Martín",),
+    "Davies": ("Davis",), "Davis": ("Davies",), "Janssen": ("Jansen",), "Jansen": ("Janssen",),
+}  # fmt: skip
+
+_COMPANY_DOMAINS: tuple[str, ...] = (
+    "brightpath.io", "bluefin-analytics.com", "cedarworks.co", "harborline.com",
+    "ironleaf.io", "kitestring.com", "lumenlabs.co", "meadowsoft.com", "northwind-traders.com",
+    "oakridge-consulting.com", "pinecrest.io", "quillhouse.com", "riverbend.co",
+    "silverline-tech.com", "tidewater.io", "umberstone.com", "vantagepoint.co",
+    "willowgrove.com", "yellowfield.io", "zenith-partners.com", "mueller-technik.de",
+    "schmidt-logistik.de", "atelier-dupont.fr", "groupe-lambert.fr", "vanderberg-bv.nl",
+    "ingenieria-garcia.es", "studio-rossi.it", "copperbeam.com", "graniteworks.co.uk",
+    "bayside-health.com.au", "mapleleaf-systems.ca", "shamrock-data.ie",
+)  # fmt: skip
+
+_STREETS_EN = (
+    "Oak Street", "Maple Avenue", "High Street", "Church Road", "Station Road", "Park Lane",
+    "Elm Street", "Main Street", "Cedar Avenue", "Pine Street", "Victoria Road", "King Street",
+    "Queen Street", "Mill Lane", "Green Lane", "Washington Avenue", "Lake Drive",
+    "Hillside Road", "Sunset Boulevard", "Riverside Drive", "Chestnut Close", "Willow Way",
+    "Birch Grove", "Kingsway", "Albert Road", "George Street", "Bridge Street", "Manor Road",
+    "Spring Street", "Broadway",
+)  # fmt: skip
+
+_PUBLIC_FIRST_OCTETS = (
+    24, 31, 37, 45, 50, 62, 66, 68, 71, 73, 76, 77, 78, 79, 81, 82, 84, 86, 88, 90, 92, 94, 98,
+    99, 108, 109, 151, 173, 174, 176, 178, 185, 188, 193, 194, 212, 213, 217,
+)  # fmt: skip
+
+_USER_AGENTS: tuple[str, ...] = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/470.0.0.38.109]",
+    "Mozilla/5.0 (Linux; Android 14; SM-A546B) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36 Instagram 334.0.0.42.95",
+    "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Mobile/15E148 Safari/604.1",
+)
+
+# (code, weight, currency, culture, whatsapp consent rate, timezones with weights,
+#  phone prefixes with subscriber digit count, domains with weights, streets, address style)
+# Address style: 0 = "12 Oak Street", 1 = "Hauptstraße 12", 2 = "Calle Mayor, 12".
+# Phone prefixes were checked with the `phonenumbers` library: every number is valid for its
+# country, so the engine's E.164 validation accepts them.
+_COMMON_DOMAINS: tuple[tuple[str, float], ...] = (
+    ("gmail.com", 32.0), ("yahoo.com", 5.0), ("outlook.com", 7.0), ("hotmail.com", 5.0),
+    ("icloud.com", 6.0), ("googlemail.com", 0.7), ("protonmail.com", 1.0),
+)  # fmt: skip
+_COMPANY_WEIGHT = 7.0
+
+_COUNTRIES: tuple[
+    tuple[
+        str,
+        float,
+        str,
+        str,
+        float,
+        tuple[tuple[str, float], ...],
+        tuple[tuple[str, int], ...],
+        tuple[tuple[str, float], ...],
+        tuple[str, ...],
+        int,
+    ],
+    ...,
+] = (
+    (
+        "US", 38.0, "USD", "en", 0.12,
+        (("America/New_York", 35), ("America/Chicago", 25), ("America/Denver", 7),
+         ("America/Phoenix", 3), ("America/Los_Angeles", 26), ("America/Anchorage", 1),
+         ("Pacific/Honolulu", 1)),
+        tuple(("+1" + a, 7) for a in (
+            "212 213 312 415 510 617 646 702 713 718 305 404 503 206 303 512 602 619 720 773 "
+            "818 917 929 347 201 214 469 480 571 703").split()),
+        (("yahoo.com", 5.0), ("aol.com", 3.0), ("comcast.net", 3.0), ("att.net", 1.5),
+         ("verizon.net", 1.0)),
+        _STREETS_EN, 0,
+    ),
+    (
+        "GB", 14.0, "GBP", "en", 0.3,
+        (("Europe/London", 1),),
+        tuple((p, 13 - len(p)) for p in (
+            "+44710 +44711 +44712 +44738 +44739 +44740 +44741 +44742 +44743 +44744 +44746 "
+            "+44747 +44748 +44749 +44751 +44753 +44754 +44755 +44756 +44757 +44758 +44759 "
+            "+44771 +44772 +44773 +44774 +44775 +44776 +44777 +44780 +44784 +44785 +44786 "
+            "+44787 +44788 +44789 +44790 +44792 +44794 +44795 +44796 +44798 +44799").split()),
+        (("btinternet.com", 3.0), ("sky.com", 2.0), ("yahoo.co.uk", 4.0),
+         ("hotmail.co.uk", 4.0), ("googlemail.com", 1.5)),
+        _STREETS_EN, 0,
+    ),
+    (
+        "DE", 12.0, "EUR", "de", 0.4,
+        (("Europe/Berlin", 1),),
+        (("+49151", 8), ("+49152", 8), ("+49157", 8), ("+49160", 7), ("+49162", 7),
+         ("+49170", 7), ("+49171", 7), ("+49172", 7), ("+49173", 7), ("+49175", 7),
+         ("+49176", 8), ("+49179", 7)),
+        (("gmx.de", 12.0), ("web.de", 12.0), ("t-online.de", 6.0), ("gmx.net", 3.0),
+         ("googlemail.com", 2.0), ("bücher.de", 0.15), ("müller.de", 0.15)),
+        ("Hauptstraße", "Bahnhofstraße", "Gartenstraße", "Schulstraße", "Dorfstraße",
+         "Lindenstraße", "Bergstraße", "Kirchstraße", "Waldstraße", "Ringstraße",
+         "Goethestraße", "Schillerstraße", "Am Markt", "Mühlenweg", "Birkenweg", "Rosenweg",
+         "Friedrichstraße", "Mozartstraße", "Beethovenstraße", "Wiesenweg"), 1,
+    ),
+    (
+        "FR", 8.0, "EUR", "fr", 0.3,
+        (("Europe/Paris", 1),),
+        (("+3360", 7), ("+3361", 7), ("+3362", 7), ("+3364", 7), ("+3365", 7), ("+3366", 7),
+         ("+3367", 7), ("+3368", 7), ("+3375", 7), ("+3376", 7), ("+3377", 7), ("+3378", 7)),
+        (("orange.fr", 10.0), ("free.fr", 6.0), ("laposte.net", 4.0), ("sfr.fr", 4.0),
+         ("hotmail.fr", 5.0), ("yahoo.fr", 3.0), ("café.fr", 0.15)),
+        ("rue de la Paix", "rue Victor Hugo", "avenue Jean Jaurès", "boulevard Voltaire",
+         "rue de la République", "rue Pasteur", "place de l'Église", "rue du Moulin",
+         "chemin des Vignes", "rue Gambetta", "avenue de la Gare", "rue des Écoles",
+         "rue Nationale", "allée des Tilleuls", "rue Émile Zola"), 0,
+    ),
+    (
+        "CA", 7.0, "CAD", "en", 0.12,
+        (("America/Toronto", 45), ("America/Vancouver", 20), ("America/Edmonton", 15),
+         ("America/Winnipeg", 5), ("America/Halifax", 8), ("America/St_Johns", 2)),
+        tuple(("+1" + a, 7) for a in
+              "416 647 437 604 778 403 587 514 438 613 905 289 780 902".split()),
+        (("shaw.ca", 3.0), ("rogers.com", 3.0), ("sympatico.ca", 2.0), ("yahoo.ca", 3.0)),
+        _STREETS_EN, 0,
+    ),
+    (
+        "AU", 6.0, "AUD", "en", 0.18,
+        (("Australia/Sydney", 35), ("Australia/Melbourne", 30), ("Australia/Brisbane", 20),
+         ("Australia/Perth", 10), ("Australia/Adelaide", 5)),
+        (("+6140", 7), ("+6141", 7), ("+6142", 7), ("+6143", 7), ("+6146", 7)),
+        (("bigpond.com", 6.0), ("optusnet.com.au", 3.0), ("yahoo.com.au", 3.0)),
+        _STREETS_EN, 0,
+    ),
+    (
+        "NL", 5.0, "EUR", "nl", 0.45,
+        (("Europe/Amsterdam", 1),),
+        (("+3161", 7), ("+3162", 7), ("+3163", 7), ("+3164", 7), ("+3165", 7)),
+        (("ziggo.nl", 6.0), ("kpnmail.nl", 5.0), ("live.nl", 3.0)),
+        ("Kerkstraat", "Dorpsstraat", "Schoolstraat", "Molenweg", "Stationsweg",
+         "Julianastraat", "Beatrixlaan", "Wilhelminastraat", "Nieuwstraat", "Hoofdstraat",
+         "Prinsengracht", "Kastanjelaan", "Eikenlaan", "Parallelweg"), 1,
+    ),
+    (
+        "ES", 5.0, "EUR", "es", 0.5,
+        (("Europe/Madrid", 95), ("Atlantic/Canary", 5)),
+        (("+346", 8), ("+3471", 7), ("+3472", 7), ("+3473", 7), ("+3474", 7)),
+        (("telefonica.net", 4.0), ("yahoo.es", 4.0), ("hotmail.es", 5.0)),
+        ("Calle Mayor", "Calle Real", "Avenida de la Constitución", "Plaza de España",
+         "Calle del Carmen", "Calle Nueva", "Paseo de Gracia", "Calle San Juan",
+         "Avenida de Andalucía", "Calle de Alcalá", "Calle Iglesia", "Gran Vía"), 2,
+    ),
+    (
+        "IT", 3.0, "EUR", "it", 0.5,
+        (("Europe/Rome", 1),),
+        tuple(("+39" + p, 7) for p in
+              "320 328 329 333 334 338 339 340 345 347 348 349 366 380 388 392".split()),
+        (("libero.it", 10.0), ("alice.it", 4.0), ("virgilio.it", 4.0), ("tiscali.it", 2.0)),
+        ("Via Roma", "Via Garibaldi", "Via Mazzini", "Corso Italia", "Via Dante", "Via Verdi",
+         "Via Cavour", "Viale Europa", "Via Marconi", "Via XX Settembre",
+         "Corso Vittorio Emanuele", "Via del Corso"), 2,
+    ),
+    (
+        "IE", 2.0, "EUR", "en", 0.3,
+        (("Europe/Dublin", 1),),
+        (("+35383", 7), ("+35385", 7), ("+35386", 7), ("+35387", 7), ("+35389", 7)),
+        (("eircom.net", 4.0), ("yahoo.ie", 2.0)),
+        _STREETS_EN, 0,
+    ),
+)  # fmt: skip
+
+# (name, weight, tenure min/max days, orders per year, P(no order yet), last order min/max days
+#  ago, P(answered NPS), NPS weights 0..10, max positive / negative support tickets, max email
+#  opens in 90 days, max reviews, average order value min/max in minor units)
+_SEGMENT_SPECS: tuple[
+    tuple[
+        str, float, int, int, float, float, int, int, float, tuple[int, ...], int, int, int, int,
+        int, int,
+    ],
+    ...,
+] = (
+    ("vip", 3.0, 365, 8 * 365, 14.0, 0.0, 1, 45, 0.65,
+     (0, 0, 0, 0, 1, 1, 2, 5, 10, 30, 51), 6, 1, 45, 12, 6000, 20000),
+    ("loyal", 12.0, 365, 8 * 365, 6.0, 0.0, 1, 90, 0.6,
+     (0, 0, 0, 1, 1, 2, 3, 8, 15, 30, 40), 4, 1, 35, 8, 3000, 15000),
+    ("regular", 35.0, 90, 8 * 365, 2.5, 0.04, 7, 200, 0.45,
+     (1, 1, 1, 2, 3, 6, 9, 16, 22, 21, 18), 2, 2, 25, 4, 2000, 12000),
+    ("new", 18.0, 1, 120, 4.0, 0.3, 1, 120, 0.35,
+     (1, 1, 1, 2, 3, 5, 8, 15, 20, 22, 22), 1, 1, 20, 1, 2000, 10000),
+    ("at_risk", 12.0, 180, 8 * 365, 1.5, 0.02, 120, 365, 0.45,
+     (6, 5, 6, 8, 10, 14, 14, 14, 10, 7, 6), 1, 4, 12, 2, 2000, 9000),
+    ("churned", 15.0, 180, 8 * 365, 1.0, 0.05, 365, 1500, 0.35,
+     (10, 8, 9, 10, 10, 12, 10, 10, 8, 7, 6), 1, 5, 4, 2, 2000, 8000),
+    ("b2b", 5.0, 90, 8 * 365, 8.0, 0.02, 1, 60, 0.5,
+     (1, 1, 1, 2, 3, 5, 9, 18, 25, 20, 15), 3, 2, 30, 2, 5000, 20000),
+)  # fmt: skip
+
+_CHANNEL_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("whatsapp", 25.0), ("email", 20.0), ("copy", 20.0), ("facebook", 12.0), ("sms", 10.0),
+    ("linkedin", 7.0), ("x", 6.0),
+)  # fmt: skip
+
+
+def _lottery(items: Sequence[tuple[_T, float]], size: int) -> tuple[_T, ...]:
+    """A table of ``size`` slots where each item fills a share proportional to its weight.
+
+    Indexing it with ``getrandbits(log2(size))`` is a weighted choice at the cost of one C call,
+    which is what keeps the per-row budget of a few microseconds. Largest-remainder rounding
+    keeps every item with a non-zero weight in at least one slot when the table is big enough.
+    """
+    total = sum(w for _, w in items)
+    exact = [w * size / total for _, w in items]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(items)), key=lambda i: (counts[i] - exact[i], i))
+    for i in by_remainder[: size - sum(counts)]:
+        counts[i] += 1
+    table: list[_T] = []
+    for (item, _), n in zip(items, counts, strict=True):
+        table.extend([item] * n)
+    return tuple(table)
+
+
+def _ascii_token(text: str) -> str:
+    """Lower-case ASCII letters only, the way people spell their name in an email address."""
+    text = text.replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+    text = text.replace("Ä", "Ae").replace("Ö", "Oe").replace("Ü", "Ue")
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return "".join(c for c in folded.lower() if "a" <= c <= "z")
+
+
+@dataclass(slots=True)
+class _Country:
+    code: str
+    currency: str
+    culture: str
+    whatsapp_rate: float
+    timezones: tuple[str, ...]  # 64-slot lottery
+    first_names: tuple[tuple[str, str], ...]  # 4096-slot lottery of (display, email token)
+    last_names: tuple[tuple[str, str], ...]  # 4096-slot lottery
+    domains: tuple[str, ...]  # 1024-slot lottery
+    phones: tuple[tuple[str, int, int, int], ...]  # 64-slot: prefix, digits, lowest, span
+    streets: tuple[str, ...]
+    address_style: int
+    postcodes: tuple[str, ...]  # 2048 distinct-ish postcodes
+
+
+@dataclass(slots=True)
+class _Tables:
+    countries: tuple[_Country, ...]  # 1024-slot lottery
+    by_code: dict[str, _Country]
+    segments: tuple[int, ...]  # 1024-slot lottery of indexes into _SEGMENT_SPECS
+    nps: tuple[tuple[int, ...], ...]  # per segment, 256-slot lottery of scores
+    company_domains: tuple[str, ...]
+    channels: tuple[str, ...]  # 64-slot lottery
+
+
+def _postcode_pool(code: str, rng: random.Random, size: int) -> tuple[str, ...]:
+    upper = "ABDEFGHJLNPQRSTUWXYZ"
+    out: list[str] = []
+    for _ in range(size):
+        if code == "US":
+            pc = f"{rng.randrange(501, 99951):05d}"
+        elif code == "GB":
+            area = rng.choice(
+                ("SW", "SE", "N", "NW", "E", "W", "EC", "WC", "B", "M", "L", "LS", "S", "BS",
+                 "G", "EH", "CF", "NE", "NG", "OX", "CB", "BN", "RG", "GU", "KT")
+            )  # fmt: skip
+            pc = f"{area}{rng.randrange(1, 20)} {rng.randrange(10)}{rng.choice(upper)}"
+            pc += rng.choice(upper)
+        elif code == "CA":
+            first = "ABCEGHJKLMNPRSTVXY"
+            other = "ABCEGHJKLMNPRSTVWXYZ"
+            pc = (
+                f"{rng.choice(first)}{rng.randrange(10)}{rng.choice(other)} "
+                f"{rng.randrange(10)}{rng.choice(other)}{rng.randrange(10)}"
+            )
+        elif code == "AU":
+            pc = f"{rng.randrange(2000, 7000):04d}"
+        elif code == "NL":
+            pc = f"{rng.randrange(1000, 10000)} {rng.choice(upper)}{rng.choice(upper)}"
+        elif code == "ES":
+            pc = f"{rng.randrange(1, 53):02d}{rng.randrange(1000):03d}"
+        elif code == "IT":
+            pc = f"{rng.randrange(10, 98):02d}{rng.randrange(1000):03d}"
+        elif code == "IE":
+            key = rng.choice(("D02", "D04", "D06", "D08", "T12", "H91", "V94", "A94", "K78"))
+            chars = "ACDEFHKNPRTVWXY0123456789"
+            pc = key + " " + "".join(rng.choice(chars) for _ in range(4))
+        elif code == "FR":
+            pc = f"{rng.randrange(1000, 96000):05d}"
+        else:  # DE
+            pc = f"{rng.randrange(1067, 99999):05d}"
+        out.append(pc)
+    return tuple(out)
+
+
+@cache
+def _tables() -> _Tables:
+    # Built on first use, not at import, so importing the module stays instant for the CLI.
+    # The pools are the same for every seed: they are vocabulary, not data.
+    pool_rng = random.Random(20_240_601)
+    name_pairs = {
+        culture: (
+            [(n, _ascii_token(n)) for n in _FIRST_NAMES[culture]],
+            [(n, _ascii_token(n)) for n in _LAST_NAMES[culture]],
+        )
+        for culture in _FIRST_NAMES
+    }
+    all_first = [p for c in _FIRST_NAMES for p in name_pairs[c][0]]
+    all_last = [p for c in _LAST_NAMES for p in name_pairs[c][1]]
+    company_weight = _COMPANY_WEIGHT / len(_COMPANY_DOMAINS)
+    countries: list[tuple[_Country, float]] = []
+    for code, weight, currency, culture, wa, tzs, phones, domains, streets, style in _COUNTRIES:
+        local_first, local_last = name_pairs[culture]
+        # Three in four customers carry a name from the country's own culture; the rest come
+        # from everywhere, as in any real customer base.
+        first = [(p, 3.0 / len(local_first)) for p in local_first]
+        first += [(p, 1.0 / len(all_first)) for p in all_first]
+        last = [(p, 3.0 / len(local_last)) for p in local_last]
+        last += [(p, 1.0 / len(all_last)) for p in all_last]
+        domain_weights: dict[str, float] = {}
+        for d, w in (*_COMMON_DOMAINS, *domains):
+            domain_weights[d] = domain_weights.get(d, 0.0) + w
+        for d in _COMPANY_DOMAINS:
+            domain_weights[d] = domain_weights.get(d, 0.0) + company_weight
+        phone_rows = [
+            ((p, k, 2 * 10 ** (k - 1) if p.startswith("+1") else 0), 1.0) for p, k in phones
+        ]
+        countries.append(
+            (
+                _Country(
+                    code=code,
+                    currency=currency,
+                    culture=culture,
+                    whatsapp_rate=wa,
+                    timezones=_lottery(tzs, 64),
+                    first_names=_lottery(first, 4096),
+                    last_names=_lottery(last, 4096),
+                    domains=_lottery(list(domain_weights.items()), 1024),
+                    phones=tuple(
+                        (p, k, lo, 10**k - lo) for p, k, lo in _lottery(phone_rows, 64)
+                    ),
+                    streets=streets,
+                    address_style=style,
+                    postcodes=_postcode_pool(code, pool_rng, 2048),
+                ),
+                weight,
+            )
+        )
+    segments = _lottery([(i, s[1]) for i, s in enumerate(_SEGMENT_SPECS)], 1024)
+    nps = tuple(
+        _lottery([(score, float(w)) for score, w in enumerate(s[9])], 256) for s in _SEGMENT_SPECS
+    )
+    return _Tables(
+        countries=_lottery(countries, 1024),
+        by_code={c.code: c for c, _ in countries},
+        segments=segments,
+        nps=nps,
+        company_domains=_COMPANY_DOMAINS,
+        channels=_lottery(_CHANNEL_WEIGHTS, 64),
+    )
+
+
+def _derive_seed(*parts: object) -> int:
+    """A sub-seed from parts, stable across processes and Python versions (unlike ``hash``)."""
+    key = "\x1f".join(str(p) for p in parts).encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(key, digest_size=16).digest(), "big")
+
+
+def _hex_id(*parts: object) -> str:
+    key = "\x1f".join(str(p) for p in parts).encode("utf-8")
+    return hashlib.blake2b(key, digest_size=8).hexdigest()
+
+
+def _as_utc(now: datetime) -> datetime:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(UTC)
+
+
+# ---------------------------------------------------------------------------------------------
+# Customers
+
+# Multiplying by a number coprime to 10 permutes subscriber numbers: phones look random yet
+# never repeat within one prefix for the first ten million customers.
+_PHONE_STRIDE = 7_654_321
+
+
+def generate_customers(
+    count: int, *, seed: int, now: datetime, start: int = 0
+) -> Iterator[CustomerRecord]:
+    """Yield ``count`` customers, numbers ``start`` .. ``start + count - 1``, one at a time.
+
+    Customer ``i`` depends only on ``(seed, i, now)``; see the module docstring. Memory stays
+    flat whatever ``count`` is: nothing is kept between rows but one ``random.Random`` a block.
+    """
+    if count < 0 or start < 0:
+        raise ValueError("count and start must be >= 0")
+    now = _as_utc(now)
+    return _customers(count, seed, now, start)
+
+
+def _customers(count: int, seed: int, now: datetime, start: int) -> Iterator[CustomerRecord]:
+    tables = _tables()
+    countries = tables.countries
+    seg_lottery = tables.segments
+    nps_tables = tables.nps
+    companies = tables.company_domains
+    n_companies = len(companies)
+    specs = _SEGMENT_SPECS
+    td = timedelta
+    record = CustomerRecord
+    stop = start + count
+    block = start // BLOCK_SIZE
+    idx = block * BLOCK_SIZE
+    while idx < stop:
+        rng = random.Random(_derive_seed("customers", seed, block))
+        rnd = rng.random
+        bits = rng.getrandbits
+        block_end = min(idx + BLOCK_SIZE, stop)
+        while idx < block_end:
+            n = idx + 1
+            c = countries[bits(10)]
+            si = seg_lottery[bits(10)]
+            (
+                segment, _, ten_lo, ten_hi, per_year, p_zero, rec_lo, rec_hi, p_nps, _,
+                max_pos, max_neg, max_opens, max_reviews, aov_lo, aov_hi,
+            ) = specs[si]  # fmt: skip
+            first, ftok = c.first_names[bits(12)]
+            last, ltok = c.last_names[bits(12)]
+            if segment == "b2b" and rnd() < 0.85:
+                domain = companies[int(rnd() * n_companies)]
+                pattern = 0 if rnd() < 0.7 else 3
+            else:
+                domain = c.domains[bits(10)]
+                pattern = bits(3)
+            if pattern < 2:
+                local = f"{ftok}.{ltok}{n}"
+            elif pattern == 2:
+                local = f"{ftok}{ltok}{n}"
+            elif pattern == 3:
+                local = f"{ftok[0]}{ltok}{n}"
+            elif pattern == 4:
+                local = f"{ftok}_{ltok}{n}"
+            elif pattern == 5:
+                local = f"{ltok}.{ftok}{n}"
+            elif pattern == 6:
+                local = f"{ftok}{n}"
+            else:
+                local = f"{ftok}.{ltok[0]}{n}"
+            if bits(6) == 0:
+                # CRMs hold whatever case people typed; the engine must normalize.
+                local = local.capitalize()
+            email = f"{local}@{domain}"
+
+            tenure = ten_lo * _DAY + int(rnd() * (ten_hi - ten_lo) * _DAY) + 60
+            since = now - td(seconds=tenure)
+            if rnd() < p_zero:
+                orders = 0
+                spend = 0
+                first_at = last_at = None
+            else:
+                orders = 1 + int(tenure / _YEAR * per_year * (0.3 + 1.4 * rnd()))
+                spend = orders * (aov_lo + int(rnd() * (aov_hi - aov_lo)))
+                # First order within the first month of tenure, never before sign-up.
+                first_ago = tenure - int(rnd() * min(tenure - 1, 30 * _DAY))
+                first_at = now - td(seconds=first_ago)
+                if orders == 1:
+                    last_at = first_at
+                else:
+                    last_ago = rec_lo * _DAY + int(rnd() * (rec_hi - rec_lo) * _DAY) + 1
+                    last_at = first_at if last_ago >= first_ago else now - td(seconds=last_ago)
+
+            if rnd() < p_nps:
+                nps: int | None = nps_tables[si][bits(8)]
+                nps_at: datetime | None = now - td(
+                    seconds=1 + int(rnd() * min(tenure - 1, 2 * _YEAR))
+                )
+            else:
+                nps = None
+                nps_at = None
+
+            consent_email = rnd() < 0.85
+            if rnd() < 0.7:
+                prefix, digits, lowest, span = c.phones[bits(6)]
+                subscriber = lowest + (n * _PHONE_STRIDE) % span
+                phone: str | None = prefix + str(10**digits + subscriber)[1:]
+                consent_sms = rnd() < 0.4
+                consent_wa = rnd() < c.whatsapp_rate
+            else:
+                phone = None
+                consent_sms = consent_wa = False
+            if consent_wa and rnd() < 0.5:
+                channel = "whatsapp"
+            elif consent_sms and rnd() < 0.4:
+                channel = "sms"
+            elif consent_email:
+                channel = "email"
+            elif consent_wa:
+                channel = "whatsapp"
+            elif consent_sms:
+                channel = "sms"
+            else:
+                channel = "email"
+
+            if consent_email:
+                opens = int(rnd() * (max_opens + 1))
+                clicks = int(opens * rnd() * 0.35)
+            else:
+                opens = clicks = 0
+            u = rnd()
+            house = 1 + int(u * u * 240)
+            style = c.address_style
+            street = c.streets[bits(10) % len(c.streets)]
+            if style == 0:
+                address = f"{house} {street}"
+            elif style == 1:
+                address = f"{street} {house}"
+            else:
+                address = f"{street}, {house}"
+            u = rnd()
+            v = rnd()
+            timezone = c.timezones[bits(6)]
+            postcode = c.postcodes[bits(11)]
+            if idx >= start:
+                yield record(
+                    f"C{n:07d}",
+                    email,
+                    phone,
+                    f"{first} {last}",
+                    segment,
+                    c.code,
+                    timezone,
+                    since,
+                    nps,
+                    nps_at,
+                    orders,
+                    spend,
+                    c.currency,
+                    first_at,
+                    last_at,
+                    int(u * u * (max_pos + 1)),
+                    int(v * v * (max_neg + 1)),
+                    opens,
+                    clicks,
+                    int(u * v * (max_reviews + 1)) if orders else 0,
+                    consent_email,
+                    consent_sms,
+                    consent_wa,
+                    channel,
+                    address,
+                    postcode,
+                )
+            idx += 1
+        block += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+_CSV_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CustomerRecord))
+_DATETIME_FIELDS = frozenset(
+    ("customer_since", "nps_at", "first_order_at", "last_order_at")
+)
+_INT_FIELDS = frozenset(
+    (
+        "nps_score", "orders_count", "total_spend_minor", "support_positive", "support_negative",
+        "email_opens_90d", "email_clicks_90d", "reviews_count",
+    )
+)  # fmt: skip
+_BOOL_FIELDS = frozenset(("consent_email", "consent_sms", "consent_whatsapp"))
+
+
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def write_customers_csv(path: Path, records: Iterable[CustomerRecord]) -> int:
+    """Stream records to a UTF-8 CSV with a header of field names; return the row count.
+
+    Datetimes are ISO 8601 with ``+00:00``, booleans ``true``/``false``, ``None`` is empty.
+    """
+    row_of = attrgetter(*_CSV_FIELDS)
+    written = 0
+    with Path(path).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(_CSV_FIELDS)
+        for rec in records:
+            writer.writerow([_csv_cell(v) for v in row_of(rec)])
+            written += 1
+    return written
+
+
+def read_customers_csv(path: Path) -> Iterator[CustomerRecord]:
+    """Read back what :func:`write_customers_csv` wrote, one record at a time."""
+    with Path(path).open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        if tuple(header) != _CSV_FIELDS:
+            raise ValueError("not a customers CSV written by write_customers_csv")
+        for row in reader:
+            values: dict[str, object] = {}
+            for name, cell in zip(header, row, strict=True):
+                if name in _DATETIME_FIELDS:
+                    values[name] = datetime.fromisoformat(cell) if cell else None
+                elif name in _INT_FIELDS:
+                    values[name] = int(cell) if cell else None
+                elif name in _BOOL_FIELDS:
+                    values[name] = cell == "true"
+                elif name in ("phone", "label"):
+                    values[name] = cell or None
+                else:
+                    values[name] = cell
+            yield CustomerRecord(**values)  # type: ignore[arg-type]

@@ -1,0 +1,67 @@
+"""The event contract shared by the shop API, CRM webhooks and the demo's simulated shop."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from referral.money import check_currency, to_minor
+
+EventType = Literal["signup", "purchase", "refund", "renewal", "nps", "support_interaction"]
+CONVERSION_TYPES = ("signup", "purchase", "refund", "renewal")
+
+
+class EventCustomer(BaseModel):
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    external_id: Annotated[str, Field(min_length=1, max_length=128)]
+    email: str | None = None
+    phone: str | None = None
+    name: str | None = None
+
+
+class Event(BaseModel):
+    """Unknown fields are kept (extra="allow"): senders add their own and we store them."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    type: EventType
+    occurred_at: AwareDatetime
+    customer: EventCustomer
+    referral_code: str | None = None
+    visitor_id: str | None = None
+    device_id: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    order_id: str | None = None
+    # An int is minor units already; a string or Decimal is an amount like "12.50".
+    amount: int | Decimal | None = None
+    currency: str | None = None
+    score: Annotated[int, Field(ge=0, le=10)] | None = None
+    sentiment: Literal["positive", "neutral", "negative"] | None = None
+    payment_fingerprint: str | None = None
+
+    @model_validator(mode="after")
+    def _money_is_complete(self) -> Event:
+        if self.type in ("purchase", "refund", "renewal"):
+            if self.amount is None or self.currency is None:
+                raise ValueError(f"a {self.type} needs amount and currency")
+            if not self.order_id:
+                raise ValueError(f"a {self.type} needs order_id")
+        if self.currency is not None:
+            self.currency = check_currency(self.currency)
+        if self.type == "nps" and self.score is None:
+            raise ValueError("an nps event needs score")
+        self.amount_minor  # noqa: B018 - rejects amounts finer than the currency
+        return self
+
+    @property
+    def amount_minor(self) -> int:
+        if self.amount is None:
+            return 0
+        if isinstance(self.amount, int):
+            return self.amount
+        return to_minor(self.amount, self.currency or "USD")

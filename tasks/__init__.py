@@ -1,0 +1,1 @@
+"""Prefect tasks: thin, one batch each; they call db/, integrations/ and referral/."""
