@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, or_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -39,7 +39,7 @@ def customer_ids(session: Session, source: str, external_ids: Iterable[str]) -> 
                 select(Customer.external_id, Customer.id).where(
                     Customer.source == source, Customer.external_id.in_(chunk)
                 )
-            ).tuples()
+            ).all()
         )
     return found
 
@@ -75,8 +75,8 @@ def update_customer_fields(session: Session, rows: Sequence[dict[str, Any]]) -> 
         by_fields.setdefault(tuple(sorted(k for k in row if k != "b_id")), []).append(row)
     for fields, group in by_fields.items():
         session.execute(
-            update(Customer)
-            .where(Customer.id == bindparam("b_id"))
+            update(Customer.__table__)
+            .where(Customer.__table__.c.id == bindparam("b_id"))
             .values({name: bindparam(name) for name in fields}),
             group,
             execution_options={"synchronize_session": False},
@@ -153,7 +153,7 @@ def touches_for(
             ReferralCode.customer_id, Touch.occurred_at,
         )
         .join(ReferralCode, ReferralCode.id == Touch.code_id)
-        .where(func.coalesce(*match) if len(match) == 1 else (match[0] | match[1]))
+        .where(or_(*match))
         .where(Touch.occurred_at >= since, Touch.kind == "click")
     )
     return [TouchRow(*row) for row in rows]
@@ -229,7 +229,7 @@ def emails_of(session: Session, customer_ids: set[int]) -> dict[int, str | None]
             select(Customer.id, Customer.email_normalized).where(
                 Customer.id.in_(sorted(customer_ids))
             )
-        ).tuples()
+        ).all()
     )
 
 
@@ -307,7 +307,7 @@ def set_referral_status(session: Session, changes: Sequence[dict[str, Any]]) -> 
         return
     with_qualifying = [c for c in changes if "qualifying_conversion_id" in c]
     plain = [c for c in changes if "qualifying_conversion_id" not in c]
-    base = update(Referral).where(Referral.id == bindparam("b_id"))
+    base = update(Referral.__table__).where(Referral.__table__.c.id == bindparam("b_id"))
     if plain:
         session.execute(
             base.values(status=bindparam("status"), status_reason=bindparam("status_reason"),
@@ -327,8 +327,8 @@ def mark_processed(session: Session, outcomes: Sequence[dict[str, Any]]) -> None
     """outcomes: {b_id, outcome, referral_id}."""
     if outcomes:
         session.execute(
-            update(Conversion)
-            .where(Conversion.id == bindparam("b_id"))
+            update(Conversion.__table__)
+            .where(Conversion.__table__.c.id == bindparam("b_id"))
             .values(outcome=bindparam("outcome"), referral_id=bindparam("referral_id"),
                     processed_at=utcnow()),
             list(outcomes),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import Table, column, func, or_, select, table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -23,6 +24,12 @@ LOADED_COLUMNS: tuple[str, ...] = tuple(
     if column.name not in ("id", "created_at", "updated_at")
 )
 _UPDATED = tuple(name for name in LOADED_COLUMNS if name not in KEY)
+# A CRM that sends fewer fields than we keep still gets the columns' defaults, not NULLs.
+_DEFAULTS = {
+    column.name: column.default.arg if column.default is not None else None
+    for column in CUSTOMERS.columns
+    if column.name in LOADED_COLUMNS
+}
 
 CustomerRow = Mapping[str, Any]
 
@@ -58,7 +65,8 @@ def _upsert_via_copy(session: Session, rows: Sequence[CustomerRow]) -> int:
         )
         with cursor.copy(f"COPY customers_stage ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([row.get(name) for name in LOADED_COLUMNS])
+                copy.write_row([_copy_value(row.get(name, _DEFAULTS[name]))
+                                for name in LOADED_COLUMNS])
     stage = table("customers_stage", *[column(name) for name in (*LOADED_COLUMNS, "stage_seq")])
     # Duplicate keys inside one batch would make ON CONFLICT touch a row twice: last wins.
     latest = (
@@ -76,12 +84,16 @@ def _upsert_via_copy(session: Session, rows: Sequence[CustomerRow]) -> int:
     return len(rows)
 
 
+def _copy_value(value: Any) -> Any:
+    return Jsonb(value) if isinstance(value, dict) else value
+
+
 def _changed(excluded: Any) -> Any:
     return or_(*[CUSTOMERS.c[name].is_distinct_from(excluded[name]) for name in _UPDATED])
 
 
 def _complete(row: CustomerRow) -> dict[str, Any]:
-    return {name: row.get(name) for name in LOADED_COLUMNS}
+    return {name: row.get(name, _DEFAULTS[name]) for name in LOADED_COLUMNS}
 
 
 def count_customers(session: Session) -> int:

@@ -177,7 +177,7 @@ def mark_issued(session: Session, grant_ids: Sequence[int], coupons: dict[int, s
     if not grant_ids:
         return
     session.execute(
-        update(RewardGrant).where(RewardGrant.id == bindparam("b_id"))
+        update(RewardGrant.__table__).where(RewardGrant.__table__.c.id == bindparam("b_id"))
         .values(status="issued", issued_at=utcnow(), status_changed_at=utcnow(),
                 coupon_code=bindparam("coupon")),
         [{"b_id": gid, "coupon": coupons.get(gid)} for gid in grant_ids],

@@ -28,12 +28,12 @@ def engine_summary(session: Session, program_id: int | None = None) -> dict[str,
         session.execute(
             select(Referral.status, func.count())
             .where(in_program(Referral.program_id)).group_by(Referral.status)
-        ).tuples()
+        ).all()
     )
     conversions = dict(
         session.execute(
             select(Conversion.kind, func.count()).group_by(Conversion.kind)
-        ).tuples()
+        ).all()
     )
     grants = [
         {"reward_type": t, "status": s, "currency": c, "count": n, "amount_minor": int(a or 0)}

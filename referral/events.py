@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from referral.money import check_currency, to_minor
 
@@ -38,11 +38,24 @@ class Event(BaseModel):
     user_agent: str | None = None
     order_id: str | None = None
     # An int is minor units already; a string or Decimal is an amount like "12.50".
-    amount: int | Decimal | None = None
+    amount: Annotated[int, Field(strict=True)] | Decimal | None = None
     currency: str | None = None
     score: Annotated[int, Field(ge=0, le=10)] | None = None
     sentiment: Literal["positive", "neutral", "negative"] | None = None
     payment_fingerprint: str | None = None
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _text_is_a_decimal_amount(cls, value: object) -> object:
+        # "40.00" must mean forty units; lax int parsing would read it as 40 minor units.
+        if isinstance(value, str):
+            try:
+                return Decimal(value.strip())
+            except InvalidOperation:
+                raise ValueError("amount must be a decimal string or integer minor units") from None
+        if isinstance(value, float):
+            raise ValueError("amount must be a decimal string or integer minor units, not a float")
+        return value
 
     @model_validator(mode="after")
     def _money_is_complete(self) -> Event:
