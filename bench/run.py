@@ -1,0 +1,132 @@
+"""`make bench`: the engine's bulk paths on PostgreSQL beside the machine's raw COPY speed.
+
+    python -m bench.run --customers 1000000 --advocates 100000
+
+Needs REFERRAL_TEST_POSTGRES_URL (make bench creates a throw-away database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+
+from db.advocates import enroll_top, issue_missing_codes
+from db.customers import LOADED_COLUMNS
+from db.engine import make_engine, session_factory, transaction
+from db.migrate import upgrade
+from db.programs import Programs
+from integrations.crm.synthetic import generate_customers, read_customers_csv, write_customers_csv
+from referral.scoring import ScoreWeights
+from tasks.crm import customer_row, load_customers
+
+console = Console()
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+PEPPER = b"bench-pepper"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--advocates", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    url = os.environ["REFERRAL_TEST_POSTGRES_URL"]
+    engine = make_engine(url)
+    upgrade(engine)
+    results: list[tuple[str, int, float, str]] = []
+
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "customers.csv"
+        started = time.perf_counter()
+        write_customers_csv(csv_path, generate_customers(args.customers, seed=args.seed, now=NOW))
+        console.print(f"generated {args.customers:,} customers in "
+                      f"{time.perf_counter() - started:.1f} s")
+
+        # Baseline: the same rows, already in their final shape, COPYed into a bare table.
+        rows_path = Path(tmp) / "rows.tsv"
+        with rows_path.open("w") as out:
+            for record in read_customers_csv(csv_path):
+                row = customer_row(record, source="crm", pepper=PEPPER, region="US")
+                out.write("\t".join(_tsv(row[c]) for c in LOADED_COLUMNS) + "\n")
+        raw = engine.raw_connection()
+        cursor = raw.cursor()
+        cursor.execute("DROP TABLE IF EXISTS bench_copy")
+        cursor.execute(f"CREATE TABLE bench_copy AS SELECT {', '.join(LOADED_COLUMNS)} "
+                       "FROM customers WITH NO DATA")
+        raw.commit()
+        started = time.perf_counter()
+        with rows_path.open("rb") as source, cursor.copy(
+            f"COPY bench_copy ({', '.join(LOADED_COLUMNS)}) FROM STDIN"
+        ) as copy:
+            while chunk := source.read(1 << 20):
+                copy.write(chunk)
+        raw.commit()
+        copy_seconds = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_copy")
+        raw.commit()
+        raw.close()
+        results.append(("raw COPY (baseline)", args.customers, copy_seconds, ""))
+
+        with engine.begin() as connection:
+            connection.execute(text("TRUNCATE customers RESTART IDENTITY CASCADE"))
+        factory = session_factory(engine).begin
+        started = time.perf_counter()
+        loaded = sum(load_customers(factory, read_customers_csv(csv_path),
+                                    batch_size=args.batch_size, pepper=PEPPER))
+        load_seconds = time.perf_counter() - started
+        results.append(("engine load (parse, normalize, upsert)", loaded, load_seconds,
+                        f"{copy_seconds / load_seconds:.2f}x of COPY (target >= 0.33)"))
+
+    with transaction(engine) as session:
+        program = Programs(session).create(
+            slug="bench", name="Bench", reward_structure="referrer_only",
+            referrer_reward={"type": "credit", "amount": "5"})
+    started = time.perf_counter()
+    with transaction(engine) as session:
+        enrolled = enroll_top(session, program.id, ScoreWeights(), top=args.advocates).enrolled
+    results.append(("score all + enrol top advocates", args.customers,
+                    time.perf_counter() - started, f"{enrolled:,} enrolled"))
+    started = time.perf_counter()
+    with transaction(engine) as session:
+        issued = issue_missing_codes(session, program.id, length=8)
+    code_seconds = time.perf_counter() - started
+    results.append(("issue codes", issued, code_seconds, "target <= 2 s for 100k"))
+
+    table = Table(title=f"bench on PostgreSQL, {args.customers:,} customers")
+    for column in ("stage", "rows", "seconds", "rows/s", "note"):
+        table.add_column(column, justify="right" if column in ("rows", "seconds", "rows/s")
+                         else "left")
+    for stage, rows, seconds, note in results:
+        table.add_row(stage, f"{rows:,}", f"{seconds:.2f}", f"{rows / seconds:,.0f}", note)
+    console.print(table)
+    console.print(f"peak memory (RSS): {peak_rss_mb():.0f} MB (target < 500 MB)")
+
+
+def _tsv(value: object) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value).replace("\\", "\\\\")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+if __name__ == "__main__":
+    main()
