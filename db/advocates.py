@@ -3,10 +3,23 @@ chosen ones, and codes are inserted a batch at a time with collisions retried.""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, insert, literal, select, update
+from sqlalchemy import (
+    Float,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -114,46 +127,76 @@ def enroll_customer(session: Session, program_id: int, customer_id: int, via: st
 def issue_missing_codes(
     session: Session, program_id: int, *, length: int, limit: int | None = None
 ) -> int:
-    """Give every advocate of the program without a live code a fresh random code."""
+    """Give every advocate of the program without a live code a fresh random code.
+
+    Codes are drawn in Python and paired with the advocates in one INSERT ... SELECT; a code
+    that collides with an existing one is skipped by ON CONFLICT and its advocate simply
+    gets a new draw in the next round.
+    """
     issued = 0
+    missing_before = _missing_count(session, program_id)
     for _attempt in range(MAX_CODE_ATTEMPTS):
-        missing_query = (
-            select(Advocate.id, Advocate.customer_id)
+        wanted = missing_before
+        if limit is not None:
+            wanted = min(wanted, limit - issued)
+        if wanted <= 0:
+            return issued
+        missing = (
+            select(
+                Advocate.id.label("advocate_id"),
+                Advocate.customer_id,
+                func.row_number().over(order_by=Advocate.id).label("n"),
+            )
             .outerjoin(
                 ReferralCode,
                 and_(ReferralCode.advocate_id == Advocate.id, ReferralCode.revoked_at.is_(None)),
             )
             .where(Advocate.program_id == program_id, ReferralCode.id.is_(None))
             .order_by(Advocate.id)
+            .limit(wanted)
+            .subquery()
         )
-        if limit is not None:
-            missing_query = missing_query.limit(limit - issued)
-        missing = session.execute(missing_query).all()
-        if not missing:
-            return issued
-        codes = new_codes(len(missing), length)
-        rows = [
-            {"program_id": program_id, "advocate_id": advocate_id, "customer_id": customer_id,
-             "code": code}
-            for (advocate_id, customer_id), code in zip(missing, codes, strict=True)
-        ]
-        # A collision with an existing code skips that row; the next round retries it.
-        session.execute(_insert_ignore(session, ReferralCode), rows)
-        issued += len(missing) - len(_still_missing(session, [a for a, _ in missing]))
-        if limit is not None and issued >= limit:
-            return issued
-    raise RuntimeError(f"codes still colliding after {MAX_CODE_ATTEMPTS} rounds")
-
-
-def _still_missing(session: Session, advocate_ids: list[int]) -> list[int]:
-    with_code = set(
-        session.scalars(
-            select(ReferralCode.advocate_id).where(
-                ReferralCode.advocate_id.in_(advocate_ids), ReferralCode.revoked_at.is_(None)
+        drawn = _numbered_codes(session, new_codes(wanted, length))
+        pairs = select(
+            literal(program_id), missing.c.advocate_id, missing.c.customer_id, drawn.c.code
+        ).join_from(missing, drawn, drawn.c.n == missing.c.n)
+        session.execute(
+            _insert_ignore(session, ReferralCode).from_select(
+                ["program_id", "advocate_id", "customer_id", "code"], pairs
             )
         )
-    )
-    return [a for a in advocate_ids if a not in with_code]
+        # Counted, not taken from rowcount, which SQLite leaves at -1 for INSERT ... SELECT.
+        missing_after = _missing_count(session, program_id)
+        issued += missing_before - missing_after
+        missing_before = missing_after
+    if missing_before and (limit is None or issued < limit):
+        raise RuntimeError(f"codes still colliding after {MAX_CODE_ATTEMPTS} rounds")
+    return issued
+
+
+def _numbered_codes(session: Session, codes: list[str]) -> Any:
+    """The drawn codes as a (n, code) relation, passed as one parameter, not one per code."""
+    if is_postgres(session):
+        drawn = (
+            func.unnest(cast(codes, ARRAY(String)))
+            .table_valued("code", with_ordinality="n")
+            .render_derived()
+        )
+        return select(drawn.c.n, drawn.c.code).subquery()
+    each = func.json_each(json.dumps(codes)).table_valued("key", "value")
+    return select((each.c.key + 1).label("n"), each.c.value.label("code")).subquery()
+
+
+def _missing_count(session: Session, program_id: int) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Advocate)
+        .outerjoin(
+            ReferralCode,
+            and_(ReferralCode.advocate_id == Advocate.id, ReferralCode.revoked_at.is_(None)),
+        )
+        .where(Advocate.program_id == program_id, ReferralCode.id.is_(None))
+    ) or 0
 
 
 class CodeTaken(ValueError):

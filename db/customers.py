@@ -3,10 +3,10 @@ SQLite; either way one statement per batch, never one per customer."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from sqlalchemy import Table, column, func, or_, select, table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -30,6 +30,7 @@ _DEFAULTS = {
     for column in CUSTOMERS.columns
     if column.name in LOADED_COLUMNS
 }
+_COLUMN_DEFAULTS = tuple(_DEFAULTS.items())
 
 CustomerRow = Mapping[str, Any]
 
@@ -60,20 +61,19 @@ def _upsert_via_copy(session: Session, rows: Sequence[CustomerRow]) -> int:
             f"CREATE TEMP TABLE IF NOT EXISTS customers_stage ON COMMIT DELETE ROWS AS "
             f"SELECT {columns} FROM customers WITH NO DATA"
         )
-        cursor.execute(
-            "ALTER TABLE customers_stage ADD COLUMN IF NOT EXISTS stage_seq bigserial"
-        )
+        cursor.execute("ALTER TABLE customers_stage ADD COLUMN IF NOT EXISTS stage_seq bigserial")
         with cursor.copy(f"COPY customers_stage ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([_copy_value(row.get(name, _DEFAULTS[name]))
-                                for name in LOADED_COLUMNS])
+                copy.write_row(
+                    [_copy_value(row.get(name, default)) for name, default in _COLUMN_DEFAULTS]
+                )
     stage = table("customers_stage", *[column(name) for name in (*LOADED_COLUMNS, "stage_seq")])
-    # Duplicate keys inside one batch would make ON CONFLICT touch a row twice: last wins.
-    latest = (
-        select(*[stage.c[name] for name in LOADED_COLUMNS])
-        .distinct(*[stage.c[name] for name in KEY])
-        .order_by(*[stage.c[name] for name in KEY], stage.c.stage_seq.desc())
-    )
+    latest = select(*[stage.c[name] for name in LOADED_COLUMNS])
+    if len({(row["source"], row["external_id"]) for row in rows}) < len(rows):
+        # A key twice in one batch would make ON CONFLICT touch a row twice: the last wins.
+        latest = latest.distinct(*[stage.c[name] for name in KEY]).order_by(
+            *[stage.c[name] for name in KEY], stage.c.stage_seq.desc()
+        )
     statement = pg_insert(CUSTOMERS).from_select(list(LOADED_COLUMNS), latest)
     statement = statement.on_conflict_do_update(
         index_elements=list(KEY),
@@ -85,7 +85,7 @@ def _upsert_via_copy(session: Session, rows: Sequence[CustomerRow]) -> int:
 
 
 def _copy_value(value: Any) -> Any:
-    return Jsonb(value) if isinstance(value, dict) else value
+    return json.dumps(value) if isinstance(value, dict) else value
 
 
 def _changed(excluded: Any) -> Any:

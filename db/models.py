@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -117,7 +118,11 @@ class Advocate(Base):
     """A customer enrolled in a program; enrolment happens once and is never repeated."""
 
     __tablename__ = "advocates"
-    __table_args__ = (UniqueConstraint("program_id", "customer_id"),)
+    __table_args__ = (
+        UniqueConstraint("program_id", "customer_id"),
+        # Target of referral_codes' composite key, so a code's copies can't disagree.
+        UniqueConstraint("id", "program_id", "customer_id"),
+    )
 
     id: Mapped[int] = _pk()
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
@@ -133,6 +138,11 @@ class ReferralCode(Base):
 
     __tablename__ = "referral_codes"
     __table_args__ = (
+        # One check instead of three: the advocate, and that program and customer are its own.
+        ForeignKeyConstraint(
+            ["advocate_id", "program_id", "customer_id"],
+            ["advocates.id", "advocates.program_id", "advocates.customer_id"],
+        ),
         Index(
             "uq_referral_codes_live_per_advocate",
             "program_id",
@@ -144,9 +154,9 @@ class ReferralCode(Base):
     )
 
     id: Mapped[int] = _pk()
-    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
-    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    program_id: Mapped[int] = mapped_column(Id)
+    advocate_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id, index=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     is_vanity: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = _created()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -54,12 +55,25 @@ def load_customers(
     session_factory: Any, records: Iterable[CustomerRecord], *, batch_size: int,
     source: str = SYNTHETIC_SOURCE, pepper: bytes, region: str = "US",
 ) -> Iterator[int]:
-    """Streams records into the mirror, committing each batch; yields rows per batch."""
-    for chunk in batched(records, batch_size):
-        rows = [customer_row(r, source=source, pepper=pepper, region=region) for r in chunk]
+    """Streams records into the mirror, committing each batch; yields rows per batch.
+
+    The next batch is prepared in Python while the database writes the previous one, so the
+    two cores work at once; at most two batches are in memory.
+    """
+
+    def write(rows: list[dict[str, Any]]) -> int:
         with session_factory() as session:
-            upsert_customers(session, rows)
-        yield len(rows)
+            return upsert_customers(session, rows)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="customer-writer") as writer:
+        pending: Future[int] | None = None
+        for chunk in batched(records, batch_size):
+            rows = [customer_row(r, source=source, pepper=pepper, region=region) for r in chunk]
+            if pending is not None:
+                yield pending.result()
+            pending = writer.submit(write, rows)
+        if pending is not None:
+            yield pending.result()
 
 
 @task(name="seed-customers-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5],

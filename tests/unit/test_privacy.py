@@ -104,3 +104,21 @@ def test_no_street_line_gives_no_fingerprint_since_a_postcode_alone_is_a_neighbo
 
 def test_missing_postcode_and_country_still_fingerprint_the_street():
     assert address_fingerprint("12 Main St", None, None, PEPPER) is not None
+
+
+def _general_fold(text: str) -> str:
+    import unicodedata
+
+    spaced = " ".join(unicodedata.normalize("NFKD", text.casefold()).split())
+    kept = "".join(
+        c for c in spaced
+        if not unicodedata.combining(c) and not unicodedata.category(c).startswith(("P", "C"))
+    )
+    return " ".join(kept.split())
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)))
+def test_the_ascii_fast_path_folds_exactly_like_the_general_one(text):
+    from referral.privacy import _fold
+
+    assert _fold(text) == _general_fold(text)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 08:19:30.796256
+Create Date: 2026-11-22 08:35:30.171024
 """
 
 import sqlalchemy as sa
@@ -51,7 +51,7 @@ def upgrade() -> None:
     sa.Column('preferred_channel', sa.String(length=16), nullable=True),
     sa.Column('tier', sa.String(length=32), nullable=True),
     sa.Column('address_hash', sa.String(length=64), nullable=True),
-    sa.Column('attributes', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('attributes', sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True, astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('created_at', db.types.UTCDateTime(timezone=True), server_default=db.types.utcnow(), nullable=False),
     sa.Column('updated_at', db.types.UTCDateTime(timezone=True), server_default=db.types.utcnow(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customers')),
@@ -67,7 +67,7 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=32), nullable=False),
     sa.Column('event_id', sa.String(length=200), nullable=False),
     sa.Column('event_type', sa.String(length=64), nullable=False),
-    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('payload', sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True, astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('flow_run_id', sa.String(length=64), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
@@ -112,6 +112,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_advocates_customer_id_customers')),
     sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_advocates_program_id_programs')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_advocates')),
+    sa.UniqueConstraint('id', 'program_id', 'customer_id', name=op.f('uq_advocates_id_program_id_customer_id')),
     sa.UniqueConstraint('program_id', 'customer_id', name=op.f('uq_advocates_program_id_customer_id'))
     )
     op.create_table('campaigns',
@@ -121,7 +122,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('starts_at', db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ends_at', db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('audience', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('audience', sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True, astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('multiplier_bp', sa.Integer(), server_default='10000', nullable=False),
     sa.Column('bonus_minor', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -134,7 +135,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('program_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('slug', sa.String(length=63), nullable=False),
-    sa.Column('arms', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('arms', sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True, astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('created_at', db.types.UTCDateTime(timezone=True), server_default=db.types.utcnow(), nullable=False),
     sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_experiments_program_id_programs')),
@@ -148,7 +149,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('template', sa.String(length=64), nullable=True),
-    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('payload', sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True, astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('available_at', db.types.UTCDateTime(timezone=True), server_default=db.types.utcnow(), nullable=False),
@@ -171,7 +172,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('program_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('config', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('config', sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True, astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('created_at', db.types.UTCDateTime(timezone=True), server_default=db.types.utcnow(), nullable=False),
     sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_program_versions_program_id_programs')),
@@ -207,9 +208,7 @@ def upgrade() -> None:
     sa.Column('is_vanity', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('created_at', db.types.UTCDateTime(timezone=True), server_default=db.types.utcnow(), nullable=False),
     sa.Column('revoked_at', db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['advocate_id'], ['advocates.id'], name=op.f('fk_referral_codes_advocate_id_advocates')),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_referral_codes_customer_id_customers')),
-    sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_referral_codes_program_id_programs')),
+    sa.ForeignKeyConstraint(['advocate_id', 'program_id', 'customer_id'], ['advocates.id', 'advocates.program_id', 'advocates.customer_id'], name=op.f('fk_referral_codes_advocate_id_advocates')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_referral_codes')),
     sa.UniqueConstraint('code', name=op.f('uq_referral_codes_code'))
     )
@@ -256,7 +255,7 @@ def upgrade() -> None:
     sa.Column('device_id', sa.String(length=128), nullable=True),
     sa.Column('ip_hash', sa.String(length=64), nullable=True),
     sa.Column('ua_hash', sa.String(length=64), nullable=True),
-    sa.Column('utm', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('utm', sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True, astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('source_event_id', sa.String(length=128), nullable=True),
     sa.Column('occurred_at', db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('recorded_at', db.types.UTCDateTime(timezone=True), server_default=db.types.utcnow(), nullable=False),
@@ -308,7 +307,7 @@ def upgrade() -> None:
     sa.Column('severity', sa.String(length=8), nullable=False),
     sa.Column('score', sa.Integer(), nullable=False),
     sa.Column('reason_code', sa.String(length=64), nullable=False),
-    sa.Column('evidence', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('evidence', sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True, astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('created_at', db.types.UTCDateTime(timezone=True), server_default=db.types.utcnow(), nullable=False),
     sa.ForeignKeyConstraint(['referral_id'], ['referrals.id'], name=op.f('fk_fraud_signals_referral_id_referrals')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_fraud_signals')),
