@@ -53,8 +53,9 @@ def main() -> None:
         csv_path = Path(tmp) / "customers.csv"
         started = time.perf_counter()
         write_customers_csv(csv_path, generate_customers(args.customers, seed=args.seed, now=NOW))
-        console.print(f"generated {args.customers:,} customers in "
-                      f"{time.perf_counter() - started:.1f} s")
+        console.print(
+            f"generated {args.customers:,} customers in {time.perf_counter() - started:.1f} s"
+        )
 
         # Baseline: the same rows, already in their final shape, COPYed into a bare table.
         rows_path = Path(tmp) / "rows.tsv"
@@ -63,28 +64,52 @@ def main() -> None:
                 row = customer_row(record, source="crm", pepper=PEPPER, region="US")
                 out.write("\t".join(_tsv(row[c]) for c in LOADED_COLUMNS) + "\n")
         copy_seconds = _copy_file(engine, rows_path, "customers")
-        results.append(("raw COPY into customers (baseline)", args.customers, copy_seconds,
-                        "same table, same indexes"))
+        results.append(
+            (
+                "raw COPY into customers (baseline)",
+                args.customers,
+                copy_seconds,
+                "same table, same indexes",
+            )
+        )
 
         with engine.begin() as connection:
             connection.execute(text("TRUNCATE customers RESTART IDENTITY CASCADE"))
         factory = session_factory(engine).begin
         started = time.perf_counter()
-        loaded = sum(load_customers(factory, read_customers_csv(csv_path),
-                                    batch_size=args.batch_size, pepper=PEPPER))
+        loaded = sum(
+            load_customers(
+                factory, read_customers_csv(csv_path), batch_size=args.batch_size, pepper=PEPPER
+            )
+        )
         load_seconds = time.perf_counter() - started
-        results.append(("engine load (parse, normalize, upsert)", loaded, load_seconds,
-                        f"{copy_seconds / load_seconds:.2f}x of COPY (target >= 0.33)"))
+        results.append(
+            (
+                "engine load (parse, normalize, upsert)",
+                loaded,
+                load_seconds,
+                f"{copy_seconds / load_seconds:.2f}x of COPY (target >= 0.33)",
+            )
+        )
 
     with transaction(engine) as session:
         program = Programs(session).create(
-            slug="bench", name="Bench", reward_structure="referrer_only",
-            referrer_reward={"type": "credit", "amount": "5"})
+            slug="bench",
+            name="Bench",
+            reward_structure="referrer_only",
+            referrer_reward={"type": "credit", "amount": "5"},
+        )
     started = time.perf_counter()
     with transaction(engine) as session:
         enrolled = enroll_top(session, program.id, ScoreWeights(), top=args.advocates).enrolled
-    results.append(("score all + enrol top advocates", args.customers,
-                    time.perf_counter() - started, f"{enrolled:,} enrolled"))
+    results.append(
+        (
+            "score all + enrol top advocates",
+            args.customers,
+            time.perf_counter() - started,
+            f"{enrolled:,} enrolled",
+        )
+    )
     started = time.perf_counter()
     with transaction(engine) as session:
         issued = issue_missing_codes(session, program.id, length=8)
@@ -93,8 +118,9 @@ def main() -> None:
 
     table = Table(title=f"bench on PostgreSQL, {args.customers:,} customers")
     for column in ("stage", "rows", "seconds", "rows/s", "note"):
-        table.add_column(column, justify="right" if column in ("rows", "seconds", "rows/s")
-                         else "left")
+        table.add_column(
+            column, justify="right" if column in ("rows", "seconds", "rows/s") else "left"
+        )
     for stage, rows, seconds, note in results:
         table.add_row(stage, f"{rows:,}", f"{seconds:.2f}", f"{rows / seconds:,.0f}", note)
     console.print(table)
@@ -108,9 +134,10 @@ def _copy_file(engine, path: Path, table: str) -> float:
     cursor.execute(f"TRUNCATE {table} RESTART IDENTITY CASCADE")
     raw.commit()
     started = time.perf_counter()
-    with path.open("rb") as source, cursor.copy(
-        f"COPY {table} ({', '.join(LOADED_COLUMNS)}) FROM STDIN"
-    ) as copy:
+    with (
+        path.open("rb") as source,
+        cursor.copy(f"COPY {table} ({', '.join(LOADED_COLUMNS)}) FROM STDIN") as copy,
+    ):
         while chunk := source.read(1 << 20):
             copy.write(chunk)
     raw.commit()

@@ -22,7 +22,12 @@ class UserError(Exception):
 
 
 USER_ERRORS: tuple[type[Exception], ...] = (
-    UserError, SettingsError, ProgramFileError, ProgramNotFound, ProgramExists, CodeTaken,
+    UserError,
+    SettingsError,
+    ProgramFileError,
+    ProgramNotFound,
+    ProgramExists,
+    CodeTaken,
     InvalidCode,
 )
 

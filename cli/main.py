@@ -25,12 +25,12 @@ from db.programs import Programs
 from referral.links import share_kit
 from referral.money import format_money
 
-app = typer.Typer(help="Self-hosted referral engine.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Self-hosted referral engine.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 programs_app = typer.Typer(help="Referral programs and their versions.", no_args_is_help=True)
-codes_app = typer.Typer(help="Personal referral codes, links and share URLs.",
-                        no_args_is_help=True)
+codes_app = typer.Typer(help="Personal referral codes, links and share URLs.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(programs_app, name="programs")
 app.add_typer(codes_app, name="codes")
@@ -82,9 +82,14 @@ def programs_list(as_json: JsonFlag = False) -> None:
         return
     table = Table("slug", "name", "type", "version", "active from", "until")
     for p in programs:
-        table.add_row(p.slug, p.name, p.type, str(p.version),
-                      p.starts_at.isoformat() if p.starts_at else "-",
-                      p.ends_at.isoformat() if p.ends_at else "-")
+        table.add_row(
+            p.slug,
+            p.name,
+            p.type,
+            str(p.version),
+            p.starts_at.isoformat() if p.starts_at else "-",
+            p.ends_at.isoformat() if p.ends_at else "-",
+        )
     console.print(table)
 
 
@@ -100,15 +105,21 @@ def codes_issue(
     """Enrol a customer (if needed) and print their code, link, QR and share URLs."""
     with context.session() as (settings, session):
         loaded = Programs(session).get(program)
-        customer_id = session.scalar(select(Customer.id).where(
-            Customer.source == source, Customer.external_id == customer))
+        customer_id = session.scalar(
+            select(Customer.id).where(Customer.source == source, Customer.external_id == customer)
+        )
         if customer_id is None:
             raise UserError(f"no customer {customer!r} from source {source!r}")
-        code = issue_code(session, loaded.id, customer_id, length=loaded.config.code_length,
-                          vanity=vanity).code
-        kit = share_kit(settings.web.public_base_url, code,
-                        message=loaded.config.messages.share_message,
-                        subject=loaded.config.messages.share_subject, campaign=loaded.slug)
+        code = issue_code(
+            session, loaded.id, customer_id, length=loaded.config.code_length, vanity=vanity
+        ).code
+        kit = share_kit(
+            settings.web.public_base_url,
+            code,
+            message=loaded.config.messages.share_message,
+            subject=loaded.config.messages.share_subject,
+            campaign=loaded.slug,
+        )
     if as_json:
         print_json(asdict(kit))
         return
@@ -132,13 +143,20 @@ def seed(
         now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         factory = session_factory(session.get_bind()).begin  # type: ignore[arg-type]
     pepper = settings.hash_pepper.get_secret_value().encode()
-    columns = (TextColumn("seeding customers"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("seeding customers"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         bar = progress.add_task("seed", total=customers)
-        for done in load_customers(factory, generate_customers(customers, seed=seed_value,
-                                                                 now=now),
-                                   batch_size=settings.batch_size, pepper=pepper):
+        for done in load_customers(
+            factory,
+            generate_customers(customers, seed=seed_value, now=now),
+            batch_size=settings.batch_size,
+            pepper=pepper,
+        ):
             progress.advance(bar, done)
     with context.session() as (_settings, session):
         console.print(f"{count_customers(session):,} customers in the database")
@@ -163,15 +181,19 @@ def demo(
 
 
 def print_demo_summary(summary: dict[str, Any]) -> None:
-    table = Table(title=f"Referral demo: program {summary['program']} v{summary['version']}",
-                  show_header=True)
+    table = Table(
+        title=f"Referral demo: program {summary['program']} v{summary['version']}", show_header=True
+    )
     table.add_column("what")
     table.add_column("count", justify="right")
     table.add_column("detail")
     activity = summary["activity"]
     table.add_row("customers", f"{summary['customers']:,}", f"{summary['loaded']:,} loaded")
-    table.add_row("advocates", f"{summary['advocates']:,}",
-                  f"{summary['enrolment']['enrolled']:,} newly enrolled, {summary['codes']:,} codes")
+    table.add_row(
+        "advocates",
+        f"{summary['advocates']:,}",
+        f"{summary['enrolment']['enrolled']:,} newly enrolled, {summary['codes']:,} codes",
+    )
     table.add_row("link clicks", f"{summary['clicks']:,}", f"{activity['clicks']:,} simulated")
     for kind, n in sorted(summary["conversions"].items()):
         table.add_row(f"conversions: {kind}", f"{n:,}", "")
@@ -180,12 +202,14 @@ def print_demo_summary(summary: dict[str, Any]) -> None:
     cost: dict[str, int] = {}
     for grant in summary["grants"]:
         amount = format_money(grant["amount_minor"], grant["currency"])
-        table.add_row(f"rewards: {grant['reward_type']} {grant['status']}",
-                      f"{grant['count']:,}", amount)
+        table.add_row(
+            f"rewards: {grant['reward_type']} {grant['status']}", f"{grant['count']:,}", amount
+        )
         if grant["status"] == "issued" and grant["currency"] != "PTS":
             cost[grant["currency"]] = cost.get(grant["currency"], 0) + grant["amount_minor"]
-    table.add_row("cost of issued rewards", "",
-                  ", ".join(format_money(v, k) for k, v in cost.items()) or "0")
+    table.add_row(
+        "cost of issued rewards", "", ", ".join(format_money(v, k) for k, v in cost.items()) or "0"
+    )
     table.add_row("notifications queued", f"{summary['outbox_pending']:,}", "outbox")
     console.print(table)
 

@@ -54,9 +54,7 @@ def score_expression(weights: ScoreWeights) -> ColumnElement[Any]:
     engagement = capped(
         c.email_opens_90d + 2 * c.email_clicks_90d + 3 * c.reviews_count, CAPS["engagement"]
     )
-    tenure = capped(
-        func.coalesce(func.floor(days_since(c.customer_since)), 0), CAPS["tenure_days"]
-    )
+    tenure = capped(func.coalesce(func.floor(days_since(c.customer_since)), 0), CAPS["tenure_days"])
     spend = capped(c.total_spend_minor, weights.spend_cap_minor)
     weighted = (
         weights.promoter_nps * promoter
@@ -96,9 +94,12 @@ def enroll_top(
     if min_score is not None:
         candidates = candidates.where(score_expression(weights) >= min_score)
     if top is not None:
-        existing = session.scalar(
-            select(func.count()).select_from(Advocate).where(Advocate.program_id == program_id)
-        ) or 0
+        existing = (
+            session.scalar(
+                select(func.count()).select_from(Advocate).where(Advocate.program_id == program_id)
+            )
+            or 0
+        )
         remaining = max(top - existing, 0)
         candidates = candidates.order_by(score.desc(), Customer.id).limit(remaining)
     statement = _insert_ignore(session, Advocate).from_select(
@@ -188,15 +189,18 @@ def _numbered_codes(session: Session, codes: list[str]) -> Any:
 
 
 def _missing_count(session: Session, program_id: int) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(Advocate)
-        .outerjoin(
-            ReferralCode,
-            and_(ReferralCode.advocate_id == Advocate.id, ReferralCode.revoked_at.is_(None)),
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Advocate)
+            .outerjoin(
+                ReferralCode,
+                and_(ReferralCode.advocate_id == Advocate.id, ReferralCode.revoked_at.is_(None)),
+            )
+            .where(Advocate.program_id == program_id, ReferralCode.id.is_(None))
         )
-        .where(Advocate.program_id == program_id, ReferralCode.id.is_(None))
-    ) or 0
+        or 0
+    )
 
 
 class CodeTaken(ValueError):
@@ -242,8 +246,11 @@ def issue_code(
         )
     session.execute(
         insert(ReferralCode).values(
-            program_id=program_id, advocate_id=advocate_id, customer_id=customer_id,
-            code=code, is_vanity=True,
+            program_id=program_id,
+            advocate_id=advocate_id,
+            customer_id=customer_id,
+            code=code,
+            is_vanity=True,
         )
     )
     created = live_code(session, advocate_id)
@@ -252,9 +259,12 @@ def issue_code(
 
 
 def _advocate_count(session: Session, program_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Advocate).where(Advocate.program_id == program_id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(Advocate).where(Advocate.program_id == program_id)
+        )
+        or 0
+    )
 
 
 def _insert_ignore(session: Session, model: Any) -> Any:
@@ -263,6 +273,13 @@ def _insert_ignore(session: Session, model: Any) -> Any:
 
 
 __all__ = [
-    "CodeTaken", "Enrolment", "InvalidCode", "enroll_customer", "enroll_top", "issue_code",
-    "issue_missing_codes", "live_code", "score_expression",
+    "CodeTaken",
+    "Enrolment",
+    "InvalidCode",
+    "enroll_customer",
+    "enroll_top",
+    "issue_code",
+    "issue_missing_codes",
+    "live_code",
+    "score_expression",
 ]

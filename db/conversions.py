@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, func, select, update
+from sqlalchemy import bindparam, func, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.engine import is_postgres
-from db.models import Conversion, Customer, Referral, ReferralCode, Touch
+from db.models import Conversion, Customer, Referral, ReferralCode, Touch, core_table
 from db.types import UTCDateTime, utcnow
 
 
@@ -34,13 +34,12 @@ def customer_ids(session: Session, source: str, external_ids: Iterable[str]) -> 
     found: dict[str, int] = {}
     for start in range(0, len(wanted), 5_000):
         chunk = wanted[start : start + 5_000]
-        found.update(
-            session.execute(
-                select(Customer.external_id, Customer.id).where(
-                    Customer.source == source, Customer.external_id.in_(chunk)
-                )
-            ).all()
+        rows = session.execute(
+            select(Customer.external_id, Customer.id).where(
+                Customer.source == source, Customer.external_id.in_(chunk)
+            )
         )
+        found.update({external_id: id_ for external_id, id_ in rows})
     return found
 
 
@@ -75,8 +74,8 @@ def update_customer_fields(session: Session, rows: Sequence[dict[str, Any]]) -> 
         by_fields.setdefault(tuple(sorted(k for k in row if k != "b_id")), []).append(row)
     for fields, group in by_fields.items():
         session.execute(
-            update(Customer.__table__)
-            .where(Customer.__table__.c.id == bindparam("b_id"))
+            update(core_table(Customer))
+            .where(core_table(Customer).c.id == bindparam("b_id"))
             .values({name: bindparam(name) for name in fields}),
             group,
             execution_options={"synchronize_session": False},
@@ -105,9 +104,12 @@ class PendingConversion:
 def claim_unprocessed(session: Session, limit: int) -> list[PendingConversion]:
     """The oldest unprocessed conversions; on PostgreSQL locked rows are skipped so two runs
     split the work instead of doing it twice."""
-    ids = select(Conversion.id).where(Conversion.processed_at.is_(None)).order_by(
-        Conversion.id
-    ).limit(limit)
+    ids = (
+        select(Conversion.id)
+        .where(Conversion.processed_at.is_(None))
+        .order_by(Conversion.id)
+        .limit(limit)
+    )
     if is_postgres(session):
         ids = ids.with_for_update(skip_locked=True)
     claimed = list(session.scalars(ids))
@@ -115,10 +117,18 @@ def claim_unprocessed(session: Session, limit: int) -> list[PendingConversion]:
         return []
     rows = session.execute(
         select(
-            Conversion.id, Conversion.kind, Conversion.customer_id, Conversion.order_id,
-            Conversion.amount_minor, Conversion.currency, Conversion.referral_code,
-            Conversion.visitor_id, Conversion.device_id, Conversion.occurred_at,
-            Customer.email_normalized, Customer.first_order_at,
+            Conversion.id,
+            Conversion.kind,
+            Conversion.customer_id,
+            Conversion.order_id,
+            Conversion.amount_minor,
+            Conversion.currency,
+            Conversion.referral_code,
+            Conversion.visitor_id,
+            Conversion.device_id,
+            Conversion.occurred_at,
+            Customer.email_normalized,
+            Customer.first_order_at,
         )
         .join(Customer, Customer.id == Conversion.customer_id)
         .where(Conversion.id.in_(claimed))
@@ -149,8 +159,12 @@ def touches_for(
         match.append(Touch.device_id.in_(sorted(device_ids)))
     rows = session.execute(
         select(
-            Touch.visitor_id, Touch.device_id, Touch.code_id, ReferralCode.program_id,
-            ReferralCode.customer_id, Touch.occurred_at,
+            Touch.visitor_id,
+            Touch.device_id,
+            Touch.code_id,
+            ReferralCode.program_id,
+            ReferralCode.customer_id,
+            Touch.occurred_at,
         )
         .join(ReferralCode, ReferralCode.id == Touch.code_id)
         .where(or_(*match))
@@ -172,7 +186,10 @@ def code_owners(session: Session, codes: set[str]) -> dict[str, CodeOwner]:
         return {}
     rows = session.execute(
         select(
-            ReferralCode.code, ReferralCode.id, ReferralCode.program_id, ReferralCode.customer_id,
+            ReferralCode.code,
+            ReferralCode.id,
+            ReferralCode.program_id,
+            ReferralCode.customer_id,
             ReferralCode.revoked_at.is_not(None),
         ).where(ReferralCode.code.in_(sorted(codes)))
     )
@@ -196,8 +213,13 @@ def referrals_of(session: Session, referee_ids: set[int]) -> list[ReferralState]
         return []
     rows = session.execute(
         select(
-            Referral.id, Referral.program_id, Referral.program_version_id, Referral.referrer_id,
-            Referral.referee_id, Referral.status, Referral.referred_at,
+            Referral.id,
+            Referral.program_id,
+            Referral.program_version_id,
+            Referral.referrer_id,
+            Referral.referee_id,
+            Referral.status,
+            Referral.referred_at,
             Referral.qualifying_conversion_id,
         ).where(Referral.referee_id.in_(sorted(referee_ids)))
     )
@@ -224,13 +246,10 @@ def successful_referral_counts(
 def emails_of(session: Session, customer_ids: set[int]) -> dict[int, str | None]:
     if not customer_ids:
         return {}
-    return dict(
-        session.execute(
-            select(Customer.id, Customer.email_normalized).where(
-                Customer.id.in_(sorted(customer_ids))
-            )
-        ).all()
+    rows = session.execute(
+        select(Customer.id, Customer.email_normalized).where(Customer.id.in_(sorted(customer_ids)))
     )
+    return {customer_id: email for customer_id, email in rows}
 
 
 def referee_emails_in_programs(
@@ -252,13 +271,13 @@ def first_purchases(session: Session, customer_ids: set[int]) -> dict[int, datet
     """Each customer's earliest recorded purchase: the new-customers-only check."""
     if not customer_ids:
         return {}
+    earliest = type_coerce(func.min(Conversion.occurred_at), UTCDateTime())
     rows = session.execute(
-        select(Conversion.customer_id, func.min(Conversion.occurred_at))
+        select(Conversion.customer_id, earliest)
         .where(Conversion.customer_id.in_(sorted(customer_ids)), Conversion.kind == "purchase")
         .group_by(Conversion.customer_id)
     )
-    return {customer: UTCDateTime().process_result_value(at, session.get_bind().dialect)
-            for customer, at in rows if at is not None}  # type: ignore[misc]
+    return {customer: at for customer, at in rows if at is not None}
 
 
 def purchases_by_order(session: Session, order_ids: set[str]) -> dict[str, tuple[int, int]]:
@@ -287,7 +306,9 @@ def refunded_totals(session: Session, order_ids: set[str]) -> dict[str, int]:
 # --- the conversion pipeline's batch writes ------------------------------------------------
 
 
-def insert_referrals(session: Session, rows: Sequence[dict[str, Any]]) -> dict[tuple[int, int], int]:
+def insert_referrals(
+    session: Session, rows: Sequence[dict[str, Any]]
+) -> dict[tuple[int, int], int]:
     """Creates referrals, UNIQUE(program, referee) deciding races; returns the ids by key."""
     if not rows:
         return {}
@@ -307,19 +328,27 @@ def set_referral_status(session: Session, changes: Sequence[dict[str, Any]]) -> 
         return
     with_qualifying = [c for c in changes if "qualifying_conversion_id" in c]
     plain = [c for c in changes if "qualifying_conversion_id" not in c]
-    base = update(Referral.__table__).where(Referral.__table__.c.id == bindparam("b_id"))
+    base = update(core_table(Referral)).where(core_table(Referral).c.id == bindparam("b_id"))
     if plain:
         session.execute(
-            base.values(status=bindparam("status"), status_reason=bindparam("status_reason"),
-                        status_changed_at=utcnow()),
-            plain, execution_options={"synchronize_session": False},
+            base.values(
+                status=bindparam("status"),
+                status_reason=bindparam("status_reason"),
+                status_changed_at=utcnow(),
+            ),
+            plain,
+            execution_options={"synchronize_session": False},
         )
     if with_qualifying:
         session.execute(
-            base.values(status=bindparam("status"), status_reason=bindparam("status_reason"),
-                        qualifying_conversion_id=bindparam("qualifying_conversion_id"),
-                        status_changed_at=utcnow()),
-            with_qualifying, execution_options={"synchronize_session": False},
+            base.values(
+                status=bindparam("status"),
+                status_reason=bindparam("status_reason"),
+                qualifying_conversion_id=bindparam("qualifying_conversion_id"),
+                status_changed_at=utcnow(),
+            ),
+            with_qualifying,
+            execution_options={"synchronize_session": False},
         )
 
 
@@ -327,10 +356,13 @@ def mark_processed(session: Session, outcomes: Sequence[dict[str, Any]]) -> None
     """outcomes: {b_id, outcome, referral_id}."""
     if outcomes:
         session.execute(
-            update(Conversion.__table__)
-            .where(Conversion.__table__.c.id == bindparam("b_id"))
-            .values(outcome=bindparam("outcome"), referral_id=bindparam("referral_id"),
-                    processed_at=utcnow()),
+            update(core_table(Conversion))
+            .where(core_table(Conversion).c.id == bindparam("b_id"))
+            .values(
+                outcome=bindparam("outcome"),
+                referral_id=bindparam("referral_id"),
+                processed_at=utcnow(),
+            ),
             list(outcomes),
             execution_options={"synchronize_session": False},
         )
@@ -341,7 +373,9 @@ def window_start(conversions: Sequence[PendingConversion], days: int) -> datetim
 
 
 def unprocessed_count(session: Session) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Conversion).where(Conversion.processed_at.is_(None))
-    ) or 0
-
+    return (
+        session.scalar(
+            select(func.count()).select_from(Conversion).where(Conversion.processed_at.is_(None))
+        )
+        or 0
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
+import psycopg
 from sqlalchemy import Table, column, func, or_, select, table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -26,7 +27,7 @@ LOADED_COLUMNS: tuple[str, ...] = tuple(
 _UPDATED = tuple(name for name in LOADED_COLUMNS if name not in KEY)
 # A CRM that sends fewer fields than we keep still gets the columns' defaults, not NULLs.
 _DEFAULTS = {
-    column.name: column.default.arg if column.default is not None else None
+    column.name: getattr(column.default, "arg", None)
     for column in CUSTOMERS.columns
     if column.name in LOADED_COLUMNS
 }
@@ -53,14 +54,12 @@ def upsert_customers(session: Session, rows: Sequence[CustomerRow]) -> int:
 
 def _upsert_via_copy(session: Session, rows: Sequence[CustomerRow]) -> int:
     connection = session.connection()
-    raw = connection.connection.dbapi_connection
-    assert raw is not None
+    raw = cast(psycopg.Connection[Any], connection.connection.dbapi_connection)
+    # Column names come from the model, never from input, so formatting them in is safe.
     columns = ", ".join(LOADED_COLUMNS)
     with raw.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS customers_stage ON COMMIT DELETE ROWS AS "
-            f"SELECT {columns} FROM customers WITH NO DATA"
-        )
+        stage_ddl = f"CREATE TEMP TABLE IF NOT EXISTS customers_stage ON COMMIT DELETE ROWS AS SELECT {columns} FROM customers WITH NO DATA"  # noqa: E501, S608
+        cursor.execute(stage_ddl)
         cursor.execute("ALTER TABLE customers_stage ADD COLUMN IF NOT EXISTS stage_seq bigserial")
         with cursor.copy(f"COPY customers_stage ({columns}) FROM STDIN") as copy:
             for row in rows:

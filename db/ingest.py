@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -41,13 +40,21 @@ def record_clicks(session: Session, clicks: Sequence[Click], *, pepper: bytes) -
         if found is None:
             continue
         code_id, program_id = found
-        rows.append({
-            "program_id": program_id, "code_id": code_id, "kind": "click",
-            "channel": click.channel, "visitor_id": click.visitor_id,
-            "device_id": click.device_id, "ip_hash": hash_identifier(click.ip, pepper),
-            "ua_hash": hash_identifier(click.user_agent, pepper),
-            "source_event_id": click.event_id, "occurred_at": click.occurred_at, "utm": None,
-        })
+        rows.append(
+            {
+                "program_id": program_id,
+                "code_id": code_id,
+                "kind": "click",
+                "channel": click.channel,
+                "visitor_id": click.visitor_id,
+                "device_id": click.device_id,
+                "ip_hash": hash_identifier(click.ip, pepper),
+                "ua_hash": hash_identifier(click.user_agent, pepper),
+                "source_event_id": click.event_id,
+                "occurred_at": click.occurred_at,
+                "utm": None,
+            }
+        )
     q.insert_touches(session, rows)
     return len(rows)
 
@@ -66,11 +73,14 @@ def record_events(
     for event in events:
         person = event.customer
         new_customers[person.external_id] = {
-            "source": customer_source, "external_id": person.external_id,
+            "source": customer_source,
+            "external_id": person.external_id,
             "email": person.email,
             "email_normalized": normalize_email(person.email) if person.email else None,
-            "phone_e164": normalize_phone(person.phone, region), "name": person.name,
-            "customer_since": event.occurred_at, "attributes": None,
+            "phone_e164": normalize_phone(person.phone, region),
+            "name": person.name,
+            "customer_since": event.occurred_at,
+            "attributes": None,
         }
     q.ensure_customers(session, list(new_customers.values()))
     ids = q.customer_ids(session, customer_source, new_customers)
@@ -79,21 +89,30 @@ def record_events(
     for event in events:
         customer_id = ids[event.customer.external_id]
         if event.type in CONVERSION_TYPES:
-            conversions.append({
-                "source": source, "external_id": event.id, "kind": event.type,
-                "customer_id": customer_id, "order_id": event.order_id,
-                "amount_minor": event.amount_minor, "currency": event.currency,
-                "referral_code": normalize_code(event.referral_code) if event.referral_code
-                else None,
-                "visitor_id": event.visitor_id, "device_id": event.device_id,
-                "ip_hash": hash_identifier(event.ip, pepper),
-                "ua_hash": hash_identifier(event.user_agent, pepper),
-                "payment_fingerprint": hash_identifier(event.payment_fingerprint, pepper),
-                "occurred_at": event.occurred_at,
-            })
+            conversions.append(
+                {
+                    "source": source,
+                    "external_id": event.id,
+                    "kind": event.type,
+                    "customer_id": customer_id,
+                    "order_id": event.order_id,
+                    "amount_minor": event.amount_minor,
+                    "currency": event.currency,
+                    "referral_code": normalize_code(event.referral_code)
+                    if event.referral_code
+                    else None,
+                    "visitor_id": event.visitor_id,
+                    "device_id": event.device_id,
+                    "ip_hash": hash_identifier(event.ip, pepper),
+                    "ua_hash": hash_identifier(event.user_agent, pepper),
+                    "payment_fingerprint": hash_identifier(event.payment_fingerprint, pepper),
+                    "occurred_at": event.occurred_at,
+                }
+            )
         elif event.type == "nps":
-            nps_updates.append({"b_id": customer_id, "nps_score": event.score,
-                                "nps_at": event.occurred_at})
+            nps_updates.append(
+                {"b_id": customer_id, "nps_score": event.score, "nps_at": event.occurred_at}
+            )
     q.insert_conversions(session, conversions)
     q.update_customer_fields(session, nps_updates)
     return len(events)

@@ -56,7 +56,9 @@ class ProgramNotFound(LookupError):
 
 class ProgramExists(ValueError):
     def __init__(self, slug: str) -> None:
-        super().__init__(f"a program with slug {slug!r} exists already; apply a new version instead")
+        super().__init__(
+            f"a program with slug {slug!r} exists already; apply a new version instead"
+        )
 
 
 def slugify(name: str) -> str:
@@ -125,8 +127,14 @@ class Programs:
         rows = self.session.scalars(select(Program).order_by(Program.slug))
         return [
             ProgramSummary(
-                id=p.id, slug=p.slug, name=p.name, type=p.type, version=p.current_version,
-                starts_at=p.starts_at, ends_at=p.ends_at, updated_at=p.updated_at,
+                id=p.id,
+                slug=p.slug,
+                name=p.name,
+                type=p.type,
+                version=p.current_version,
+                starts_at=p.starts_at,
+                ends_at=p.ends_at,
+                updated_at=p.updated_at,
             )
             for p in rows
         ]

@@ -25,6 +25,7 @@ from db.models import (
     OutboxMessage,
     Referral,
     RewardGrant,
+    core_table,
 )
 from db.types import utcnow
 from referral.codes import new_codes
@@ -61,14 +62,29 @@ class QualifiedReferral:
 
 
 def claim_qualified(session: Session, limit: int) -> list[QualifiedReferral]:
-    ids = list(session.scalars(_locked(session, select(Referral.id).where(
-        Referral.status == "qualified").order_by(Referral.id).limit(limit))))
+    ids = list(
+        session.scalars(
+            _locked(
+                session,
+                select(Referral.id)
+                .where(Referral.status == "qualified")
+                .order_by(Referral.id)
+                .limit(limit),
+            )
+        )
+    )
     if not ids:
         return []
     rows = session.execute(
-        select(Referral.id, Referral.program_id, Referral.program_version_id,
-               Referral.referrer_id, Referral.referee_id, Conversion.amount_minor,
-               Conversion.occurred_at)
+        select(
+            Referral.id,
+            Referral.program_id,
+            Referral.program_version_id,
+            Referral.referrer_id,
+            Referral.referee_id,
+            Conversion.amount_minor,
+            Conversion.occurred_at,
+        )
         .join(Conversion, Conversion.id == Referral.qualifying_conversion_id)
         .where(Referral.id.in_(ids))
         .order_by(Referral.id)
@@ -82,8 +98,10 @@ def rewarded_counts(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[
         return {}
     rows = session.execute(
         select(Referral.program_id, Referral.referrer_id, func.count())
-        .where(Referral.referrer_id.in_(sorted({r for _, r in keys})),
-               Referral.status.in_(("approved", "rewarded")))
+        .where(
+            Referral.referrer_id.in_(sorted({r for _, r in keys})),
+            Referral.status.in_(("approved", "rewarded")),
+        )
         .group_by(Referral.program_id, Referral.referrer_id)
     )
     return {(p, r): n for p, r, n in rows if (p, r) in keys}
@@ -93,11 +111,20 @@ def insert_grants(session: Session, plans: Sequence[GrantPlan]) -> None:
     if not plans:
         return
     rows = [
-        {"idempotency_key": p.idempotency_key, "program_id": p.program_id,
-         "referral_id": p.referral_id, "beneficiary_id": p.beneficiary_id, "role": p.role,
-         "reward_type": p.reward_type, "amount_minor": p.amount_minor, "currency": p.currency,
-         "description": p.description, "needs_approval": p.needs_approval, "status": "pending",
-         "hold_until": p.hold_until}
+        {
+            "idempotency_key": p.idempotency_key,
+            "program_id": p.program_id,
+            "referral_id": p.referral_id,
+            "beneficiary_id": p.beneficiary_id,
+            "role": p.role,
+            "reward_type": p.reward_type,
+            "amount_minor": p.amount_minor,
+            "currency": p.currency,
+            "description": p.description,
+            "needs_approval": p.needs_approval,
+            "status": "pending",
+            "hold_until": p.hold_until,
+        }
         for p in plans
     ]
     session.execute(_insert_ignore(session, RewardGrant), rows)
@@ -106,7 +133,8 @@ def insert_grants(session: Session, plans: Sequence[GrantPlan]) -> None:
 def mark_referrals(session: Session, ids: Sequence[int], status: str) -> None:
     if ids:
         session.execute(
-            update(Referral).where(Referral.id.in_(list(ids)))
+            update(Referral)
+            .where(Referral.id.in_(list(ids)))
             .values(status=status, status_changed_at=utcnow()),
             execution_options={"synchronize_session": False},
         )
@@ -119,8 +147,11 @@ def release_holds(session: Session) -> int:
     """Grants whose refund window has closed (database clock) and need no manual approval."""
     result = session.execute(
         update(RewardGrant)
-        .where(RewardGrant.status == "pending", RewardGrant.needs_approval.is_(False),
-               RewardGrant.hold_until <= utcnow())
+        .where(
+            RewardGrant.status == "pending",
+            RewardGrant.needs_approval.is_(False),
+            RewardGrant.hold_until <= utcnow(),
+        )
         .values(status="approved", approved_at=utcnow(), status_changed_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
@@ -142,15 +173,32 @@ class ApprovedGrant:
 
 
 def claim_approved(session: Session, limit: int) -> list[ApprovedGrant]:
-    ids = list(session.scalars(_locked(session, select(RewardGrant.id).where(
-        RewardGrant.status == "approved").order_by(RewardGrant.id).limit(limit))))
+    ids = list(
+        session.scalars(
+            _locked(
+                session,
+                select(RewardGrant.id)
+                .where(RewardGrant.status == "approved")
+                .order_by(RewardGrant.id)
+                .limit(limit),
+            )
+        )
+    )
     if not ids:
         return []
     rows = session.execute(
-        select(RewardGrant.id, RewardGrant.program_id, RewardGrant.referral_id,
-               RewardGrant.beneficiary_id, RewardGrant.role, RewardGrant.reward_type,
-               RewardGrant.amount_minor, RewardGrant.currency, RewardGrant.description,
-               Customer.preferred_channel)
+        select(
+            RewardGrant.id,
+            RewardGrant.program_id,
+            RewardGrant.referral_id,
+            RewardGrant.beneficiary_id,
+            RewardGrant.role,
+            RewardGrant.reward_type,
+            RewardGrant.amount_minor,
+            RewardGrant.currency,
+            RewardGrant.description,
+            Customer.preferred_channel,
+        )
         .join(Customer, Customer.id == RewardGrant.beneficiary_id)
         .where(RewardGrant.id.in_(ids))
         .order_by(RewardGrant.id)
@@ -160,12 +208,21 @@ def claim_approved(session: Session, limit: int) -> list[ApprovedGrant]:
 
 def insert_postings(session: Session, postings: Sequence[LedgerPosting]) -> None:
     if postings:
-        session.execute(_insert_ignore(session, LedgerEntry), [
-            {"transaction_id": p.transaction_id, "grant_id": p.grant_id,
-             "customer_id": p.customer_id, "account": p.account, "kind": p.kind,
-             "amount_minor": p.amount_minor, "currency": p.currency}
-            for p in postings
-        ])
+        session.execute(
+            _insert_ignore(session, LedgerEntry),
+            [
+                {
+                    "transaction_id": p.transaction_id,
+                    "grant_id": p.grant_id,
+                    "customer_id": p.customer_id,
+                    "account": p.account,
+                    "kind": p.kind,
+                    "amount_minor": p.amount_minor,
+                    "currency": p.currency,
+                }
+                for p in postings
+            ],
+        )
 
 
 def insert_outbox(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -177,9 +234,14 @@ def mark_issued(session: Session, grant_ids: Sequence[int], coupons: dict[int, s
     if not grant_ids:
         return
     session.execute(
-        update(RewardGrant.__table__).where(RewardGrant.__table__.c.id == bindparam("b_id"))
-        .values(status="issued", issued_at=utcnow(), status_changed_at=utcnow(),
-                coupon_code=bindparam("coupon")),
+        update(core_table(RewardGrant))
+        .where(core_table(RewardGrant).c.id == bindparam("b_id"))
+        .values(
+            status="issued",
+            issued_at=utcnow(),
+            status_changed_at=utcnow(),
+            coupon_code=bindparam("coupon"),
+        ),
         [{"b_id": gid, "coupon": coupons.get(gid)} for gid in grant_ids],
         execution_options={"synchronize_session": False},
     )
@@ -195,8 +257,11 @@ def complete_rewarded_referrals(session: Session, referral_ids: set[int]) -> Non
     )
     session.execute(
         update(Referral)
-        .where(Referral.id.in_(sorted(referral_ids)), Referral.status == "approved",
-               Referral.id.not_in(waiting))
+        .where(
+            Referral.id.in_(sorted(referral_ids)),
+            Referral.status == "approved",
+            Referral.id.not_in(waiting),
+        )
         .values(status="rewarded", status_changed_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
@@ -207,8 +272,11 @@ def unique_coupons(session: Session, count: int, length: int = 10) -> list[str]:
     codes: list[str] = []
     while len(codes) < count:
         fresh = [f"RW-{c}" for c in new_codes(count - len(codes), length)]
-        taken = set(session.scalars(select(RewardGrant.coupon_code).where(
-            RewardGrant.coupon_code.in_(fresh))))
+        taken = set(
+            session.scalars(
+                select(RewardGrant.coupon_code).where(RewardGrant.coupon_code.in_(fresh))
+            )
+        )
         codes += [c for c in fresh if c not in taken]
     return codes
 
@@ -222,40 +290,58 @@ def void_referrals(session: Session, referral_ids: Sequence[int], *, reason: str
     if not ids:
         return 0
     mark = update(Referral).where(Referral.id.in_(ids), Referral.status != "voided")
-    session.execute(mark.values(status="voided", status_reason=reason,
-                                status_changed_at=utcnow()),
-                    execution_options={"synchronize_session": False})
+    session.execute(
+        mark.values(status="voided", status_reason=reason, status_changed_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
     session.execute(
         update(RewardGrant)
-        .where(RewardGrant.referral_id.in_(ids),
-               RewardGrant.status.in_(("pending", "approved")))
+        .where(RewardGrant.referral_id.in_(ids), RewardGrant.status.in_(("pending", "approved")))
         .values(status="rejected", status_changed_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
-    issued = session.execute(
-        select(RewardGrant.id).where(RewardGrant.referral_id.in_(ids),
-                                     RewardGrant.status == "issued")
-    ).scalars().all()
+    issued = (
+        session.execute(
+            select(RewardGrant.id).where(
+                RewardGrant.referral_id.in_(ids), RewardGrant.status == "issued"
+            )
+        )
+        .scalars()
+        .all()
+    )
     return clawback(session, list(issued))
 
 
 def clawback(session: Session, grant_ids: Sequence[int]) -> int:
     if not grant_ids:
         return 0
-    entries = session.execute(
-        select(LedgerEntry).where(
-            LedgerEntry.grant_id.in_(list(grant_ids)), LedgerEntry.kind == "issue"
+    entries = (
+        session.execute(
+            select(LedgerEntry).where(
+                LedgerEntry.grant_id.in_(list(grant_ids)), LedgerEntry.kind == "issue"
+            )
         )
-    ).scalars().all()
-    postings = clawback_postings([
-        LedgerPosting(e.transaction_id, e.grant_id, e.customer_id, e.account, e.kind,
-                      e.amount_minor, e.currency)
-        for e in entries
-    ])
+        .scalars()
+        .all()
+    )
+    postings = clawback_postings(
+        [
+            LedgerPosting(
+                e.transaction_id,
+                e.grant_id,
+                e.customer_id,
+                e.account,
+                e.kind,
+                e.amount_minor,
+                e.currency,
+            )
+            for e in entries
+        ]
+    )
     insert_postings(session, postings)
     session.execute(
-        update(RewardGrant).where(RewardGrant.id.in_(list(grant_ids)),
-                                  RewardGrant.status == "issued")
+        update(RewardGrant)
+        .where(RewardGrant.id.in_(list(grant_ids)), RewardGrant.status == "issued")
         .values(status="clawed_back", status_changed_at=utcnow()),
         execution_options={"synchronize_session": False},
     )

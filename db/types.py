@@ -39,7 +39,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class utcnow(FunctionElement[datetime]):  # noqa: N801 - reads like the SQL function it is
+class utcnow(FunctionElement[datetime]):
     """The database clock in UTC: holds and leases never trust the worker's clock."""
 
     type = UTCDateTime()
@@ -56,7 +56,7 @@ def _sqlite_utcnow(element: utcnow, compiler: SQLCompiler, **kw: Any) -> str:
     return "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 
 
-class days_since(FunctionElement[float]):  # noqa: N801
+class days_since(FunctionElement[float]):
     """Whole and fractional days from a timestamp column to the database clock."""
 
     inherit_cache = True
@@ -65,7 +65,8 @@ class days_since(FunctionElement[float]):  # noqa: N801
 @compiles(days_since, "postgresql")
 def _pg_days_since(element: days_since, compiler: SQLCompiler, **kw: Any) -> str:
     (column,) = element.clauses
-    return f"(EXTRACT(EPOCH FROM (statement_timestamp() - {compiler.process(column, **kw)})) / 86400.0)"
+    since = compiler.process(column, **kw)
+    return f"(EXTRACT(EPOCH FROM (statement_timestamp() - {since})) / 86400.0)"
 
 
 @compiles(days_since, "sqlite")

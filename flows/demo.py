@@ -42,8 +42,11 @@ def summarise(database_url: str, program_slug: str) -> dict[str, Any]:
 
 def _summary(session: Session, program_slug: str) -> dict[str, Any]:
     program = Programs(session).get(program_slug)
-    return {"program": program.slug, "version": program.version,
-            **engine_summary(session, program.id)}
+    return {
+        "program": program.slug,
+        "version": program.version,
+        **engine_summary(session, program.id),
+    }
 
 
 @flow(name="demo", log_prints=True)
@@ -58,28 +61,44 @@ def demo(
     today = datetime.combine(database_now(url).date(), time(), tzinfo=UTC)
     pepper = settings.hash_pepper.get_secret_value().encode()
     futures = [
-        seed_customers_batch.submit(url, seed=seed, start=start, pepper=pepper, now=today,
-                                    count=min(settings.batch_size, customers - start))
+        seed_customers_batch.submit(
+            url,
+            seed=seed,
+            start=start,
+            pepper=pepper,
+            now=today,
+            count=min(settings.batch_size, customers - start),
+        )
         for start in range(0, customers, settings.batch_size)
     ]
     loaded = sum(future.result() for future in futures)
     enrolment = enroll_advocates(url, program, top=advocates, min_score=None)
     while issue_codes_batch(url, program, settings.batch_size):
         pass
-    activity = simulate_activity(url, program, seed=seed, now=today, pepper=pepper,
-                                 batch_size=settings.batch_size)
+    activity = simulate_activity(
+        url, program, seed=seed, now=today, pepper=pepper, batch_size=settings.batch_size
+    )
     conversions = process_conversions()
     rewards = distribute_rewards()
     summary = summarise(url, program)
-    summary.update(loaded=loaded, enrolment=enrolment, activity=activity,
-                   processed=conversions, rewards=rewards)
+    summary.update(
+        loaded=loaded,
+        enrolment=enrolment,
+        activity=activity,
+        processed=conversions,
+        rewards=rewards,
+    )
     publish_markdown("demo-summary", _markdown(summary), "What the demo run did")
     return summary
 
 
 def _markdown(summary: dict[str, Any]) -> str:
-    lines = [f"# Demo run: program `{summary['program']}` v{summary['version']}", "",
-             "| measure | value |", "| --- | --- |"]
+    lines = [
+        f"# Demo run: program `{summary['program']}` v{summary['version']}",
+        "",
+        "| measure | value |",
+        "| --- | --- |",
+    ]
     for key in ("customers", "advocates", "codes", "clicks"):
         lines.append(f"| {key} | {summary[key]:,} |")
     for kind, n in sorted(summary["conversions"].items()):

@@ -25,9 +25,13 @@ def distribute_rewards(batch_size: int | None = None) -> dict[str, Any]:
         issued += issue["issued"]
         for kind, amount in issue["by_type"].items():
             by_type[kind] = by_type.get(kind, 0) + amount
-    summary = {"referrals_rewarded": referrals, "grants_created": granted,
-               "holds_released": released, "grants_issued": issued,
-               "issued_minor_by_type": by_type}
+    summary = {
+        "referrals_rewarded": referrals,
+        "grants_created": granted,
+        "holds_released": released,
+        "grants_issued": issued,
+        "issued_minor_by_type": by_type,
+    }
     publish_table(
         "distribute-rewards",
         [{"measure": k, "value": v} for k, v in summary.items() if k != "issued_minor_by_type"]

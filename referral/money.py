@@ -7,8 +7,22 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 # ISO 4217 exponents that differ from the usual 2; everything else has cents.
 _EXPONENTS = {
-    "BHD": 3, "CLP": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3,
-    "LYD": 3, "OMR": 3, "PYG": 0, "TND": 3, "UGX": 0, "VND": 0, "XAF": 0, "XOF": 0,
+    "BHD": 3,
+    "CLP": 0,
+    "IQD": 3,
+    "ISK": 0,
+    "JOD": 3,
+    "JPY": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "PYG": 0,
+    "TND": 3,
+    "UGX": 0,
+    "VND": 0,
+    "XAF": 0,
+    "XOF": 0,
 }
 POINTS = "PTS"
 _CURRENCY = re.compile(r"^[A-Z]{3}$")

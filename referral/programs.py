@@ -208,7 +208,9 @@ class ProgramConfig(_Strict):
         }[self.reward_structure]
         for field in needs:
             if getattr(self, field) is None:
-                raise ValueError(f"{field} is required for reward_structure {self.reward_structure}")
+                raise ValueError(
+                    f"{field} is required for reward_structure {self.reward_structure}"
+                )
         if self.reward_structure is RewardStructure.TIERED:
             if not self.tiers:
                 raise ValueError("reward_structure tiered needs at least one entry in tiers")

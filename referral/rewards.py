@@ -50,19 +50,21 @@ def plan_referral_grants(
         amount = spec.value_minor(config.currency, purchase_minor)
         if amount <= 0:
             continue
-        plans.append(GrantPlan(
-            idempotency_key=grant_key(referral_id, role),
-            program_id=program_id,
-            referral_id=referral_id,
-            beneficiary_id=beneficiaries[role],
-            role=role.value,
-            reward_type=spec.type.value,
-            amount_minor=amount,
-            currency=spec.resolved_currency(config.currency),
-            description=spec.description or f"{spec.type.value} reward",
-            needs_approval=config.approval is Approval.MANUAL,
-            hold_until=purchased_at + timedelta(days=config.hold_days),
-        ))
+        plans.append(
+            GrantPlan(
+                idempotency_key=grant_key(referral_id, role),
+                program_id=program_id,
+                referral_id=referral_id,
+                beneficiary_id=beneficiaries[role],
+                role=role.value,
+                reward_type=spec.type.value,
+                amount_minor=amount,
+                currency=spec.resolved_currency(config.currency),
+                description=spec.description or f"{spec.type.value} reward",
+                needs_approval=config.approval is Approval.MANUAL,
+                hold_until=purchased_at + timedelta(days=config.hold_days),
+            )
+        )
     return plans
 
 
@@ -78,25 +80,42 @@ class LedgerPosting:
 
 
 def issue_postings(
-    *, grant_id: int, program_id: int, beneficiary_id: int, reward_type: str,
-    amount_minor: int, currency: str,
+    *,
+    grant_id: int,
+    program_id: int,
+    beneficiary_id: int,
+    reward_type: str,
+    amount_minor: int,
+    currency: str,
 ) -> list[LedgerPosting]:
     """Two postings that sum to zero: the program's expense and what the customer holds."""
     kind = RewardType(reward_type)
     customer_account = f"customer:{beneficiary_id}:{'payable' if kind in _PAYABLE else kind.value}"
     transaction = f"grant:{grant_id}:issue"
     return [
-        LedgerPosting(transaction, grant_id, None, f"program:{program_id}:expense", "issue",
-                      -amount_minor, currency),
-        LedgerPosting(transaction, grant_id, beneficiary_id, customer_account, "issue",
-                      amount_minor, currency),
+        LedgerPosting(
+            transaction,
+            grant_id,
+            None,
+            f"program:{program_id}:expense",
+            "issue",
+            -amount_minor,
+            currency,
+        ),
+        LedgerPosting(
+            transaction, grant_id, beneficiary_id, customer_account, "issue", amount_minor, currency
+        ),
     ]
 
 
 def clawback_postings(issued: Sequence[LedgerPosting]) -> list[LedgerPosting]:
     """The exact reverse of what was issued: never more, never less."""
     return [
-        replace(p, transaction_id=p.transaction_id.replace(":issue", ":clawback"),
-                kind="clawback", amount_minor=-p.amount_minor)
+        replace(
+            p,
+            transaction_id=p.transaction_id.replace(":issue", ":clawback"),
+            kind="clawback",
+            amount_minor=-p.amount_minor,
+        )
         for p in issued
     ]

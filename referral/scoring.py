@@ -40,8 +40,12 @@ class ScoreWeights(BaseModel):
     @property
     def total(self) -> float:
         return (
-            self.promoter_nps + self.repeat_purchases + self.positive_support
-            + self.engagement + self.tenure + self.spend
+            self.promoter_nps
+            + self.repeat_purchases
+            + self.positive_support
+            + self.engagement
+            + self.tenure
+            + self.spend
         )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from prefect import task
@@ -37,8 +36,14 @@ class BatchSummary:
     outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, other: BatchSummary) -> None:
-        for name in ("conversions", "referrals_created", "qualified", "flagged", "rejected",
-                     "voided"):
+        for name in (
+            "conversions",
+            "referrals_created",
+            "qualified",
+            "flagged",
+            "rejected",
+            "voided",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for outcome, n in other.outcomes.items():
             self.outcomes[outcome] += n
@@ -91,7 +96,9 @@ def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSum
     referrals: dict[tuple[int, int], q.ReferralState] = {
         (r.program_id, r.referee_id): r for r in q.referrals_of(session, customer_ids)
     }
-    referrer_ids = {t.advocate_customer_id for t in touches} | {o.customer_id for o in promo.values()}
+    referrer_ids = {t.advocate_customer_id for t in touches} | {
+        o.customer_id for o in promo.values()
+    }
     referrer_ids |= {r.referrer_id for r in referrals.values()}
     successes = q.successful_referral_counts(session, referrer_ids)
     emails = q.emails_of(session, referrer_ids)
@@ -110,7 +117,7 @@ def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSum
     outcomes: list[dict[str, Any]] = []
     status_changes: dict[int, dict[str, Any]] = {}
     to_void: list[int] = []
-    pending_new: dict[tuple[int, int], dict[str, Any]] = {}
+    pending_new: dict[tuple[int, int], dict[str, Any]] = {}  # (program, referee) -> row
 
     def outcome(conversion: q.PendingConversion, text: str, referral_id: int | None) -> None:
         outcomes.append({"b_id": conversion.id, "outcome": text, "referral_id": referral_id})
@@ -120,7 +127,8 @@ def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSum
         if conversion.kind == "refund":
             original = originals.get(conversion.order_id or "")
             hit = [
-                r for r in referrals.values()
+                r
+                for r in referrals.values()
                 if original and r.qualifying_conversion_id == original[0]
             ]
             if not hit:
@@ -140,9 +148,9 @@ def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSum
 
         # Attribution for customers not yet referred, by promo code or by earlier clicks.
         candidates: dict[int, list[TouchPoint]] = defaultdict(list)
-        for touch in touches_by_visitor.get(conversion.visitor_id or "", []) + touches_by_device.get(
-            conversion.device_id or "", []
-        ):
+        for touch in touches_by_visitor.get(
+            conversion.visitor_id or "", []
+        ) + touches_by_device.get(conversion.device_id or "", []):
             if touch.occurred_at <= conversion.occurred_at:
                 candidates[touch.program_id].append(
                     TouchPoint(touch.code_id, touch.advocate_customer_id, touch.occurred_at)
@@ -151,18 +159,24 @@ def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSum
         attributed_by: dict[int, str] = {}
         chosen: dict[int, TouchPoint] = {}
         if owner and not owner.revoked:
-            chosen[owner.program_id] = TouchPoint(owner.code_id, owner.customer_id,
-                                                  conversion.occurred_at)
+            chosen[owner.program_id] = TouchPoint(
+                owner.code_id, owner.customer_id, conversion.occurred_at
+            )
             attributed_by[owner.program_id] = "promo_code"
         for program_id, points in candidates.items():
             if program_id in chosen:
                 continue
             config = programs.current(program_id).config
-            result = attribute(list(set(points)), config.attribution.model,
-                               conversion.occurred_at, config.attribution.window_days)
+            result = attribute(
+                list(set(points)),
+                config.attribution.model,
+                conversion.occurred_at,
+                config.attribution.window_days,
+            )
             if result is not None:
-                chosen[program_id] = TouchPoint(result.code_id, result.advocate_customer_id,
-                                                conversion.occurred_at)
+                chosen[program_id] = TouchPoint(
+                    result.code_id, result.advocate_customer_id, conversion.occurred_at
+                )
                 attributed_by[program_id] = "link"
 
         for program_id, point in chosen.items():
@@ -187,13 +201,20 @@ def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSum
                 outcome(conversion, "self_referral", None)
                 continue
             decision = decide(signals)
-            status = {Decision.APPROVE: "pending", Decision.REVIEW: "flagged",
-                      Decision.REJECT: "rejected"}[decision]
-            row = {
-                "program_id": program_id, "program_version_id": loaded.version_id,
-                "referrer_id": point.advocate_customer_id, "referee_id": conversion.customer_id,
-                "code_id": point.code_id, "attribution_model": loaded.config.attribution.model.value,
-                "attributed_by": attributed_by[program_id], "status": status,
+            status = {
+                Decision.APPROVE: "pending",
+                Decision.REVIEW: "flagged",
+                Decision.REJECT: "rejected",
+            }[decision]
+            row: dict[str, Any] = {
+                "program_id": program_id,
+                "program_version_id": loaded.version_id,
+                "referrer_id": point.advocate_customer_id,
+                "referee_id": conversion.customer_id,
+                "code_id": point.code_id,
+                "attribution_model": loaded.config.attribution.model.value,
+                "attributed_by": attributed_by[program_id],
+                "status": status,
                 "status_reason": ",".join(s.reason_code for s in signals) or None,
                 "referred_at": conversion.occurred_at,
             }
@@ -212,8 +233,14 @@ def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSum
             for key, row in pending_new.items():
                 if key in ids:
                     referrals[key] = q.ReferralState(
-                        ids[key], row["program_id"], row["program_version_id"], row["referrer_id"],
-                        row["referee_id"], row["status"], row["referred_at"], None,
+                        ids[key],
+                        row["program_id"],
+                        row["program_version_id"],
+                        row["referrer_id"],
+                        row["referee_id"],
+                        row["status"],
+                        row["referred_at"],
+                        None,
                     )
             _store_signals(session, signals_for, ids)
             new_referrals.clear()
@@ -249,21 +276,28 @@ def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSum
                         successes[key] = successes.get(key, 0) + 1
                         summary.qualified += 1
                     status_changes[referral.id] = {
-                        "b_id": referral.id, "status": referral.status, "status_reason": None,
+                        "b_id": referral.id,
+                        "status": referral.status,
+                        "status_reason": None,
                         "qualifying_conversion_id": conversion.id,
                     }
                 elif verdict.ends_referral:
                     referral.status = "voided"
                     summary.voided += 1
                     status_changes[referral.id] = {
-                        "b_id": referral.id, "status": "voided", "status_reason": verdict.value,
+                        "b_id": referral.id,
+                        "status": "voided",
+                        "status_reason": verdict.value,
                     }
                 outcome(conversion, verdict.value, referral.id)
             continue
         if conversion.kind == "signup":
             made = [r for r in mine if r.referred_at == conversion.occurred_at]
-            outcome(conversion, "referral_created" if made else "signup_unreferred",
-                    made[0].id if made else None)
+            outcome(
+                conversion,
+                "referral_created" if made else "signup_unreferred",
+                made[0].id if made else None,
+            )
         else:
             outcome(conversion, "purchase_unreferred", None)
 
@@ -290,21 +324,37 @@ def _store_signals(
     from db.rewards import insert_fraud_signals
 
     rows = [
-        {"referral_id": ids[key], "rule": s.rule, "severity": s.severity.value, "score": s.score,
-         "reason_code": s.reason_code, "evidence": s.evidence}
-        for key, signals in signals_for.items() if key in ids for s in signals
+        {
+            "referral_id": ids[key],
+            "rule": s.rule,
+            "severity": s.severity.value,
+            "score": s.score,
+            "reason_code": s.reason_code,
+            "evidence": s.evidence,
+        }
+        for key, signals in signals_for.items()
+        if key in ids
+        for s in signals
     ]
     insert_fraud_signals(session, rows)
 
 
-@task(name="process-conversions-batch", cache_policy=NO_CACHE, retries=2,
-      retry_delay_seconds=[1, 5], retry_condition_fn=retry_on_transient)
+@task(
+    name="process-conversions-batch",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[1, 5],
+    retry_condition_fn=retry_on_transient,
+)
 def process_conversions_batch(database_url: str, batch_size: int) -> dict[str, Any]:
     with transaction(engine_for(database_url)) as session:
         summary = process_batch(session, batch_size, BasicRuleSet())
     return {
-        "conversions": summary.conversions, "referrals_created": summary.referrals_created,
-        "qualified": summary.qualified, "flagged": summary.flagged,
-        "rejected": summary.rejected, "voided": summary.voided,
+        "conversions": summary.conversions,
+        "referrals_created": summary.referrals_created,
+        "qualified": summary.qualified,
+        "flagged": summary.flagged,
+        "rejected": summary.rejected,
+        "voided": summary.voided,
         "outcomes": dict(summary.outcomes),
     }

@@ -10,7 +10,6 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy.orm import Session
 
 from db.customers import upsert_customers
 from db.engine import engine_for, transaction
@@ -26,21 +25,36 @@ def customer_row(
     record: CustomerRecord, *, source: str, pepper: bytes, region: str
 ) -> dict[str, Any]:
     return {
-        "source": source, "external_id": record.external_id, "email": record.email,
+        "source": source,
+        "external_id": record.external_id,
+        "email": record.email,
         "email_normalized": normalize_email(record.email) or None,
-        "phone_e164": normalize_phone(record.phone, region), "name": record.name,
-        "segment": record.segment, "country": record.country, "timezone": record.timezone,
-        "customer_since": record.customer_since, "nps_score": record.nps_score,
-        "nps_at": record.nps_at, "orders_count": record.orders_count,
-        "total_spend_minor": record.total_spend_minor, "currency": record.currency,
-        "first_order_at": record.first_order_at, "last_order_at": record.last_order_at,
-        "support_positive": record.support_positive, "support_negative": record.support_negative,
-        "email_opens_90d": record.email_opens_90d, "email_clicks_90d": record.email_clicks_90d,
-        "reviews_count": record.reviews_count, "consent_email": record.consent_email,
-        "consent_sms": record.consent_sms, "consent_whatsapp": record.consent_whatsapp,
-        "preferred_channel": record.preferred_channel, "tier": None,
-        "address_hash": address_fingerprint(record.address_line1, record.postcode,
-                                            record.country, pepper),
+        "phone_e164": normalize_phone(record.phone, region),
+        "name": record.name,
+        "segment": record.segment,
+        "country": record.country,
+        "timezone": record.timezone,
+        "customer_since": record.customer_since,
+        "nps_score": record.nps_score,
+        "nps_at": record.nps_at,
+        "orders_count": record.orders_count,
+        "total_spend_minor": record.total_spend_minor,
+        "currency": record.currency,
+        "first_order_at": record.first_order_at,
+        "last_order_at": record.last_order_at,
+        "support_positive": record.support_positive,
+        "support_negative": record.support_negative,
+        "email_opens_90d": record.email_opens_90d,
+        "email_clicks_90d": record.email_clicks_90d,
+        "reviews_count": record.reviews_count,
+        "consent_email": record.consent_email,
+        "consent_sms": record.consent_sms,
+        "consent_whatsapp": record.consent_whatsapp,
+        "preferred_channel": record.preferred_channel,
+        "tier": None,
+        "address_hash": address_fingerprint(
+            record.address_line1, record.postcode, record.country, pepper
+        ),
         "attributes": {"label": record.label} if record.label else None,
     }
 
@@ -52,8 +66,13 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def load_customers(
-    session_factory: Any, records: Iterable[CustomerRecord], *, batch_size: int,
-    source: str = SYNTHETIC_SOURCE, pepper: bytes, region: str = "US",
+    session_factory: Any,
+    records: Iterable[CustomerRecord],
+    *,
+    batch_size: int,
+    source: str = SYNTHETIC_SOURCE,
+    pepper: bytes,
+    region: str = "US",
 ) -> Iterator[int]:
     """Streams records into the mirror, committing each batch; yields rows per batch.
 
@@ -76,8 +95,13 @@ def load_customers(
             yield pending.result()
 
 
-@task(name="seed-customers-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5],
-      retry_condition_fn=retry_on_transient)
+@task(
+    name="seed-customers-batch",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[1, 5],
+    retry_condition_fn=retry_on_transient,
+)
 def seed_customers_batch(
     database_url: str, *, seed: int, start: int, count: int, now: datetime, pepper: bytes
 ) -> int:

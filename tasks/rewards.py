@@ -29,9 +29,13 @@ def grant_batch(session: Session, batch_size: int) -> dict[str, int]:
         key = (referral.program_id, referral.referrer_id)
         counts[key] = counts.get(key, 0) + 1
         plans += plan_referral_grants(
-            config, program_id=referral.program_id, referral_id=referral.id,
-            referrer_id=referral.referrer_id, referee_id=referral.referee_id,
-            nth_referral=counts[key], purchase_minor=referral.purchase_minor,
+            config,
+            program_id=referral.program_id,
+            referral_id=referral.id,
+            referrer_id=referral.referrer_id,
+            referee_id=referral.referee_id,
+            nth_referral=counts[key],
+            purchase_minor=referral.purchase_minor,
             purchased_at=referral.purchased_at,
         )
     q.insert_grants(session, plans)
@@ -44,29 +48,51 @@ def issue_batch(session: Session, batch_size: int) -> dict[str, Any]:
     if not grants:
         return {"issued": 0, "by_type": {}}
     discounts = [g for g in grants if g.reward_type == RewardType.DISCOUNT]
-    coupons = dict(zip([g.id for g in discounts],
-                       q.unique_coupons(session, len(discounts)), strict=True))
+    coupons = dict(
+        zip([g.id for g in discounts], q.unique_coupons(session, len(discounts)), strict=True)
+    )
     postings = []
     outbox: list[dict[str, Any]] = []
     by_type: dict[str, int] = defaultdict(int)
     for grant in grants:
         postings += issue_postings(
-            grant_id=grant.id, program_id=grant.program_id, beneficiary_id=grant.beneficiary_id,
-            reward_type=grant.reward_type, amount_minor=grant.amount_minor,
+            grant_id=grant.id,
+            program_id=grant.program_id,
+            beneficiary_id=grant.beneficiary_id,
+            reward_type=grant.reward_type,
+            amount_minor=grant.amount_minor,
             currency=grant.currency,
         )
         by_type[grant.reward_type] += grant.amount_minor
-        payload = {"grant_id": grant.id, "reward_type": grant.reward_type,
-                   "amount_minor": grant.amount_minor, "currency": grant.currency,
-                   "description": grant.description, "coupon_code": coupons.get(grant.id)}
+        payload = {
+            "grant_id": grant.id,
+            "reward_type": grant.reward_type,
+            "amount_minor": grant.amount_minor,
+            "currency": grant.currency,
+            "description": grant.description,
+            "coupon_code": coupons.get(grant.id),
+        }
         if grant.reward_type in (RewardType.CASH, RewardType.PRODUCT):
-            outbox.append({"idempotency_key": f"payout:grant:{grant.id}", "kind": "payout",
-                           "channel": "payout", "customer_id": grant.beneficiary_id,
-                           "template": None, "payload": payload})
-        outbox.append({"idempotency_key": f"notify:grant:{grant.id}", "kind": "notification",
-                       "channel": grant.preferred_channel or "email",
-                       "customer_id": grant.beneficiary_id, "template": "reward_earned",
-                       "payload": payload})
+            outbox.append(
+                {
+                    "idempotency_key": f"payout:grant:{grant.id}",
+                    "kind": "payout",
+                    "channel": "payout",
+                    "customer_id": grant.beneficiary_id,
+                    "template": None,
+                    "payload": payload,
+                }
+            )
+        outbox.append(
+            {
+                "idempotency_key": f"notify:grant:{grant.id}",
+                "kind": "notification",
+                "channel": grant.preferred_channel or "email",
+                "customer_id": grant.beneficiary_id,
+                "template": "reward_earned",
+                "payload": payload,
+            }
+        )
     q.insert_postings(session, postings)
     q.insert_outbox(session, outbox)
     q.mark_issued(session, [g.id for g in grants], coupons)
@@ -74,22 +100,37 @@ def issue_batch(session: Session, batch_size: int) -> dict[str, Any]:
     return {"issued": len(grants), "by_type": dict(by_type)}
 
 
-@task(name="grant-rewards-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5],
-      retry_condition_fn=retry_on_transient)
+@task(
+    name="grant-rewards-batch",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[1, 5],
+    retry_condition_fn=retry_on_transient,
+)
 def grant_rewards_batch(database_url: str, batch_size: int) -> dict[str, int]:
     with transaction(engine_for(database_url)) as session:
         return grant_batch(session, batch_size)
 
 
-@task(name="release-holds", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5],
-      retry_condition_fn=retry_on_transient)
+@task(
+    name="release-holds",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[1, 5],
+    retry_condition_fn=retry_on_transient,
+)
 def release_holds(database_url: str) -> int:
     with transaction(engine_for(database_url)) as session:
         return q.release_holds(session)
 
 
-@task(name="issue-rewards-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5],
-      retry_condition_fn=retry_on_transient)
+@task(
+    name="issue-rewards-batch",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[1, 5],
+    retry_condition_fn=retry_on_transient,
+)
 def issue_rewards_batch(database_url: str, batch_size: int) -> dict[str, Any]:
     with transaction(engine_for(database_url)) as session:
         return issue_batch(session, batch_size)

@@ -24,29 +24,52 @@ def to_event(item: synthetic.Signup | synthetic.Purchase | synthetic.Refund) -> 
     if isinstance(item, synthetic.Signup):
         person = item.customer
         return Event(
-            id=item.event_id, type="signup", occurred_at=item.occurred_at,
-            customer=EventCustomer(external_id=person.external_id, email=person.email,
-                                   phone=person.phone, name=person.name),
-            referral_code=item.code, visitor_id=item.visitor_id, device_id=item.device_id,
-            ip=item.ip, user_agent=item.user_agent,
+            id=item.event_id,
+            type="signup",
+            occurred_at=item.occurred_at,
+            customer=EventCustomer(
+                external_id=person.external_id,
+                email=person.email,
+                phone=person.phone,
+                name=person.name,
+            ),
+            referral_code=item.code,
+            visitor_id=item.visitor_id,
+            device_id=item.device_id,
+            ip=item.ip,
+            user_agent=item.user_agent,
         )
     if isinstance(item, synthetic.Purchase):
         return Event(
-            id=item.event_id, type="purchase", occurred_at=item.occurred_at,
+            id=item.event_id,
+            type="purchase",
+            occurred_at=item.occurred_at,
             customer=EventCustomer(external_id=item.customer_external_id),
-            order_id=item.order_id, amount=item.amount_minor, currency=item.currency,
-            referral_code=item.promo_code, payment_fingerprint=item.payment_fingerprint,
+            order_id=item.order_id,
+            amount=item.amount_minor,
+            currency=item.currency,
+            referral_code=item.promo_code,
+            payment_fingerprint=item.payment_fingerprint,
         )
     return Event(
-        id=item.event_id, type="refund", occurred_at=item.occurred_at,
+        id=item.event_id,
+        type="refund",
+        occurred_at=item.occurred_at,
         customer=EventCustomer(external_id=item.customer_external_id),
-        order_id=item.order_id, amount=item.amount_minor, currency=item.currency,
+        order_id=item.order_id,
+        amount=item.amount_minor,
+        currency=item.currency,
     )
 
 
 @task(name="simulate-shop-activity", cache_policy=NO_CACHE)
 def simulate_activity(
-    database_url: str, program_slug: str, *, seed: int, now: datetime, pepper: bytes,
+    database_url: str,
+    program_slug: str,
+    *,
+    seed: int,
+    now: datetime,
+    pepper: bytes,
     batch_size: int,
 ) -> dict[str, int]:
     engine = engine_for(database_url)
@@ -59,24 +82,34 @@ def simulate_activity(
             .order_by(Customer.external_id)
         ).all()
     advocates = [
-        synthetic.Advocate(external_id=ext, code=code, email=email or "", address_line1="",
-                           postcode="")
+        synthetic.Advocate(
+            external_id=ext, code=code, email=email or "", address_line1="", postcode=""
+        )
         for ext, code, email in rows
     ]
     counts = {"clicks": 0, "signups": 0, "purchases": 0, "refunds": 0}
     activity = synthetic.generate_activity(advocates, seed=seed, now=now)
     for chunk in batched(activity, batch_size):
         clicks = [
-            Click(code=i.code, channel=i.channel, visitor_id=i.visitor_id, device_id=i.device_id,
-                  ip=i.ip, user_agent=i.user_agent, occurred_at=i.occurred_at,
-                  event_id=f"sim-click-{seed}-{i.visitor_id}-{i.occurred_at.timestamp():.0f}")
-            for i in chunk if isinstance(i, synthetic.Click)
+            Click(
+                code=i.code,
+                channel=i.channel,
+                visitor_id=i.visitor_id,
+                device_id=i.device_id,
+                ip=i.ip,
+                user_agent=i.user_agent,
+                occurred_at=i.occurred_at,
+                event_id=f"sim-click-{seed}-{i.visitor_id}-{i.occurred_at.timestamp():.0f}",
+            )
+            for i in chunk
+            if isinstance(i, synthetic.Click)
         ]
         events = [to_event(i) for i in chunk if not isinstance(i, synthetic.Click)]
         with transaction(engine) as session:
             record_clicks(session, clicks, pepper=pepper)
-            record_events(session, events, source=SHOP_SOURCE, customer_source=SYNTHETIC_SOURCE,
-                          pepper=pepper)
+            record_events(
+                session, events, source=SHOP_SOURCE, customer_source=SYNTHETIC_SOURCE, pepper=pepper
+            )
         counts["clicks"] += len(clicks)
         for event in events:
             counts[f"{event.type}s"] += 1

@@ -21,8 +21,11 @@ POSTGRES_ENV = "REFERRAL_TEST_POSTGRES_URL"
 def postgres_url() -> str:
     url = os.environ.get(POSTGRES_ENV)
     if not url:
-        pytest.fail(f"{POSTGRES_ENV} is not set: run the suite with `make test`, which "
-                    "creates a throw-away PostgreSQL database", pytrace=False)
+        pytest.fail(
+            f"{POSTGRES_ENV} is not set: run the suite with `make test`, which "
+            "creates a throw-away PostgreSQL database",
+            pytrace=False,
+        )
     return url
 
 

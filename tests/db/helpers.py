@@ -16,8 +16,13 @@ NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 def customer(external_id: str, email: str | None = None, **fields: Any) -> dict[str, Any]:
     email = email or f"{external_id.lower()}@example.com"
-    return {"source": "crm", "external_id": external_id, "email": email,
-            "email_normalized": normalize_email(email), **fields}
+    return {
+        "source": "crm",
+        "external_id": external_id,
+        "email": email,
+        "email_normalized": normalize_email(email),
+        **fields,
+    }
 
 
 def add_customers(session, *rows: dict[str, Any]) -> None:
@@ -26,11 +31,24 @@ def add_customers(session, *rows: dict[str, Any]) -> None:
 
 
 def click(session, code: str, visitor: str, at: datetime) -> None:
-    record_clicks(session, [Click(code=code, channel="email", visitor_id=visitor, device_id=None,
-                                  ip="203.0.113.7", user_agent="Mozilla/5.0", occurred_at=at)],
-                  pepper=PEPPER)
+    record_clicks(
+        session,
+        [
+            Click(
+                code=code,
+                channel="email",
+                visitor_id=visitor,
+                device_id=None,
+                ip="203.0.113.7",
+                user_agent="Mozilla/5.0",
+                occurred_at=at,
+            )
+        ],
+        pepper=PEPPER,
+    )
 
 
 def event(session, **fields: Any) -> None:
-    record_events(session, [Event.model_validate(fields)], source="shop", customer_source="crm",
-                  pepper=PEPPER)
+    record_events(
+        session, [Event.model_validate(fields)], source="shop", customer_source="crm", pepper=PEPPER
+    )

@@ -12,18 +12,33 @@ from referral.codes import ALPHABET
 from referral.scoring import CustomerSignals, ScoreWeights, score
 from tests.db.helpers import add_customers, customer
 
-PROGRAM = {"slug": "friends", "name": "Friends", "reward_structure": "referrer_only",
-           "referrer_reward": {"type": "credit", "amount": "5"}}
+PROGRAM = {
+    "slug": "friends",
+    "name": "Friends",
+    "reward_structure": "referrer_only",
+    "referrer_reward": {"type": "credit", "amount": "5"},
+}
 
 
 def _population(session, n=60):
     now = datetime.now(UTC)
-    add_customers(session, *[
-        customer(f"C{i:03d}", nps_score=i % 11, orders_count=i % 7, support_positive=i % 4,
-                 email_opens_90d=i % 13, email_clicks_90d=i % 5, reviews_count=i % 3,
-                 total_spend_minor=i * 997, customer_since=now - timedelta(days=i * 41))
-        for i in range(n)
-    ])
+    add_customers(
+        session,
+        *[
+            customer(
+                f"C{i:03d}",
+                nps_score=i % 11,
+                orders_count=i % 7,
+                support_positive=i % 4,
+                email_opens_90d=i % 13,
+                email_clicks_90d=i % 5,
+                reviews_count=i % 3,
+                total_spend_minor=i * 997,
+                customer_since=now - timedelta(days=i * 41),
+            )
+            for i in range(n)
+        ],
+    )
 
 
 def test_sql_score_matches_the_python_reference(session):
@@ -32,9 +47,16 @@ def test_sql_score_matches_the_python_reference(session):
     now = datetime.now(UTC)
     rows = session.execute(select(Customer, score_expression(weights))).all()
     for row, sql_score in rows:
-        signals = CustomerSignals(row.nps_score, row.orders_count, row.support_positive,
-                                  row.email_opens_90d, row.email_clicks_90d, row.reviews_count,
-                                  row.customer_since, row.total_spend_minor)
+        signals = CustomerSignals(
+            row.nps_score,
+            row.orders_count,
+            row.support_positive,
+            row.email_opens_90d,
+            row.email_clicks_90d,
+            row.reviews_count,
+            row.customer_since,
+            row.total_spend_minor,
+        )
         # Float evaluation order differs between engines; a point either way is rounding.
         assert abs(int(sql_score) - score(signals, weights, now)) <= 1
 
@@ -48,7 +70,8 @@ def test_top_n_enrols_the_best_scores_and_never_twice(session):
     scores = session.scalars(select(Advocate.score)).all()
     best_outside = session.execute(
         select(func.max(score_expression(ScoreWeights()))).where(
-            Customer.id.not_in(select(Advocate.customer_id)))
+            Customer.id.not_in(select(Advocate.customer_id))
+        )
     ).scalar_one()
     assert min(scores) >= best_outside
 
@@ -58,7 +81,8 @@ def test_threshold_enrols_everyone_above_it(session):
     program = Programs(session).create(**PROGRAM)
     result = enroll_top(session, program.id, ScoreWeights(), min_score=500)
     assert result.enrolled == session.scalar(
-        select(func.count()).select_from(Customer).where(score_expression(ScoreWeights()) >= 500))
+        select(func.count()).select_from(Customer).where(score_expression(ScoreWeights()) >= 500)
+    )
 
 
 def test_every_advocate_gets_one_unique_code_from_the_alphabet(session):
@@ -87,8 +111,9 @@ def test_a_vanity_code_replaces_the_random_one_and_cannot_be_taken_twice(session
     random_code = issue_code(session, program.id, ids[0], length=8).code
     vanity = issue_code(session, program.id, ids[0], length=8, vanity="sarah10").code
     assert vanity == "SARAH10"
-    revoked = session.scalar(select(ReferralCode.revoked_at).where(
-        ReferralCode.code == random_code))
+    revoked = session.scalar(
+        select(ReferralCode.revoked_at).where(ReferralCode.code == random_code)
+    )
     assert revoked is not None
     with pytest.raises(CodeTaken):
         issue_code(session, program.id, ids[1], length=8, vanity="SARAH10")

@@ -22,7 +22,8 @@ def test_create_then_get(session):
 
 def test_create_derives_the_slug_from_the_name(session):
     program = Programs(session).create(
-        name="Summer Friends 2026", referrer_reward={"type": "points", "amount": 500},
+        name="Summer Friends 2026",
+        referrer_reward={"type": "points", "amount": 500},
         reward_structure="referrer_only",
     )
     assert program.slug == "summer-friends-2026"

@@ -19,11 +19,16 @@ def touch(code: int, days_ago: float) -> TouchPoint:
 TOUCHES = [touch(1, 20), touch(2, 10), touch(3, 1)]
 
 
-@pytest.mark.parametrize(("model", "winner"), [
-    (AttributionModel.FIRST_CLICK, 1), (AttributionModel.LAST_CLICK, 3),
-    (AttributionModel.TIME_DECAY, 3), (AttributionModel.LINEAR, 3),
-    (AttributionModel.POSITION_BASED, 3),
-])
+@pytest.mark.parametrize(
+    ("model", "winner"),
+    [
+        (AttributionModel.FIRST_CLICK, 1),
+        (AttributionModel.LAST_CLICK, 3),
+        (AttributionModel.TIME_DECAY, 3),
+        (AttributionModel.LINEAR, 3),
+        (AttributionModel.POSITION_BASED, 3),
+    ],
+)
 def test_each_model_picks_its_referrer(model, winner):
     assert attribute(TOUCHES, model, AT, 30).code_id == winner
 
@@ -42,8 +47,10 @@ def test_position_based_gives_the_ends_forty_percent_each():
     assert credits == pytest.approx({1: 0.4, 2: 0.2, 3: 0.4})
 
 
-@given(st.lists(st.tuples(st.integers(1, 5), st.floats(0, 29)), min_size=1, max_size=20),
-       st.sampled_from(list(AttributionModel)))
+@given(
+    st.lists(st.tuples(st.integers(1, 5), st.floats(0, 29)), min_size=1, max_size=20),
+    st.sampled_from(list(AttributionModel)),
+)
 def test_credits_always_sum_to_one_and_the_winner_has_the_most(raw, model):
     result = attribute([touch(c, d) for c, d in raw], model, AT, 30)
     assert sum(result.credits.values()) == pytest.approx(1.0)

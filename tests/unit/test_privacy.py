@@ -111,7 +111,8 @@ def _general_fold(text: str) -> str:
 
     spaced = " ".join(unicodedata.normalize("NFKD", text.casefold()).split())
     kept = "".join(
-        c for c in spaced
+        c
+        for c in spaced
         if not unicodedata.combining(c) and not unicodedata.category(c).startswith(("P", "C"))
     )
     return " ".join(kept.split())

@@ -7,7 +7,8 @@ import pytest
 from referral.programs import ProgramFileError, Role, parse_program
 
 BASE = {
-    "slug": "friends", "name": "Friends",
+    "slug": "friends",
+    "name": "Friends",
     "referrer_reward": {"type": "credit", "amount": "10.00"},
     "referee_reward": {"type": "discount", "amount": 15, "unit": "percent"},
 }
@@ -37,18 +38,21 @@ def test_a_nested_mistake_names_the_path():
 
 def test_amounts_finer_than_the_currency_are_refused():
     assert "more decimals than USD allows" in error_for(
-        referrer_reward={"type": "credit", "amount": "10.005"})
+        referrer_reward={"type": "credit", "amount": "10.005"}
+    )
 
 
 def test_yen_has_no_minor_unit():
-    program = parse_program({**BASE, "currency": "JPY",
-                             "referrer_reward": {"type": "credit", "amount": 500}})
+    program = parse_program(
+        {**BASE, "currency": "JPY", "referrer_reward": {"type": "credit", "amount": 500}}
+    )
     assert program.referrer_reward.value_minor("JPY") == 500
 
 
 def test_a_percent_above_100_is_refused():
     assert "cannot exceed 100" in error_for(
-        referee_reward={"type": "discount", "amount": 120, "unit": "percent"})
+        referee_reward={"type": "discount", "amount": 120, "unit": "percent"}
+    )
 
 
 def test_dual_needs_both_rewards():
@@ -57,17 +61,34 @@ def test_dual_needs_both_rewards():
 
 def test_tiered_needs_tiers_starting_at_one():
     assert "at least one entry in tiers" in error_for(reward_structure="tiered")
-    message = error_for(reward_structure="tiered", tiers=[
-        {"name": "silver", "from_referral": 5,
-         "referrer_reward": {"type": "cash", "amount": 5}}])
+    message = error_for(
+        reward_structure="tiered",
+        tiers=[
+            {"name": "silver", "from_referral": 5, "referrer_reward": {"type": "cash", "amount": 5}}
+        ],
+    )
     assert "first tier must start at from_referral 1" in message
 
 
 def test_tiers_apply_from_their_threshold():
-    program = parse_program({**BASE, "reward_structure": "tiered", "tiers": [
-        {"name": "bronze", "from_referral": 1, "referrer_reward": {"type": "cash", "amount": 5}},
-        {"name": "gold", "from_referral": 3, "referrer_reward": {"type": "cash", "amount": 9}},
-    ]})
+    program = parse_program(
+        {
+            **BASE,
+            "reward_structure": "tiered",
+            "tiers": [
+                {
+                    "name": "bronze",
+                    "from_referral": 1,
+                    "referrer_reward": {"type": "cash", "amount": 5},
+                },
+                {
+                    "name": "gold",
+                    "from_referral": 3,
+                    "referrer_reward": {"type": "cash", "amount": 9},
+                },
+            ],
+        }
+    )
     amounts = [program.rewards_for(n)[Role.REFERRER].value_minor("USD") for n in (1, 2, 3, 10)]
     assert amounts == [500, 500, 900, 900]
 
@@ -83,27 +104,34 @@ def test_percent_rewards_are_a_share_of_the_purchase_in_minor_units():
 
 
 def test_milestones_must_increase():
-    message = error_for(milestones=[
-        {"name": "b", "referrals": 5, "tier_upgrade": "gold"},
-        {"name": "a", "referrals": 3, "tier_upgrade": "silver"}])
+    message = error_for(
+        milestones=[
+            {"name": "b", "referrals": 5, "tier_upgrade": "gold"},
+            {"name": "a", "referrals": 3, "tier_upgrade": "silver"},
+        ]
+    )
     assert "increasing referrals order" in message
 
 
 def test_the_active_window_is_half_open_in_utc():
-    program = parse_program({**BASE, "starts_at": "2026-12-01T00:00:00Z",
-                             "ends_at": "2027-01-01T00:00:00Z"})
+    program = parse_program(
+        {**BASE, "starts_at": "2026-12-01T00:00:00Z", "ends_at": "2027-01-01T00:00:00Z"}
+    )
     assert program.is_active(datetime(2026, 12, 1, tzinfo=UTC))
     assert not program.is_active(datetime(2027, 1, 1, tzinfo=UTC))
 
 
 def test_an_end_before_the_start_is_refused():
     assert "ends_at must be after starts_at" in error_for(
-        starts_at="2027-01-01T00:00:00Z", ends_at="2026-01-01T00:00:00Z")
+        starts_at="2027-01-01T00:00:00Z", ends_at="2026-01-01T00:00:00Z"
+    )
 
 
 def test_the_fingerprint_changes_only_with_the_rules():
     assert parse_program(BASE).fingerprint() == parse_program(dict(BASE)).fingerprint()
-    assert parse_program(BASE).fingerprint() != parse_program({**BASE, "hold_days": 3}).fingerprint()
+    assert (
+        parse_program(BASE).fingerprint() != parse_program({**BASE, "hold_days": 3}).fingerprint()
+    )
 
 
 def test_the_bundled_program_files_are_valid():

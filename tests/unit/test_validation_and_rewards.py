@@ -12,17 +12,29 @@ from referral.rewards import clawback_postings, issue_postings, plan_referral_gr
 from referral.validation import Outcome, PurchaseFacts, validate_purchase
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
-PROGRAM = parse_program({
-    "slug": "friends", "name": "Friends", "minimum_purchase": "25.00",
-    "validity_period_days": 30, "max_referrals": 2, "hold_days": 14,
-    "referrer_reward": {"type": "credit", "amount": "10.00"},
-    "referee_reward": {"type": "discount", "amount": 15, "unit": "percent"},
-})
+PROGRAM = parse_program(
+    {
+        "slug": "friends",
+        "name": "Friends",
+        "minimum_purchase": "25.00",
+        "validity_period_days": 30,
+        "max_referrals": 2,
+        "hold_days": 14,
+        "referrer_reward": {"type": "credit", "amount": "10.00"},
+        "referee_reward": {"type": "discount", "amount": 15, "unit": "percent"},
+    }
+)
 
 
 def facts(**changes) -> PurchaseFacts:
-    base = dict(amount_minor=4000, currency="USD", occurred_at=AT, referred_at=AT - timedelta(days=1),
-                referee_ordered_before_referral=False, referrer_successful_referrals=0)
+    base = dict(
+        amount_minor=4000,
+        currency="USD",
+        occurred_at=AT,
+        referred_at=AT - timedelta(days=1),
+        referee_ordered_before_referral=False,
+        referrer_successful_referrals=0,
+    )
     return PurchaseFacts(**{**base, **changes})
 
 
@@ -43,9 +55,11 @@ def test_the_validity_period_ends_the_referral():
 
 def test_existing_customers_and_capped_advocates_do_not_qualify():
     assert validate_purchase(PROGRAM, facts(referee_ordered_before_referral=True)) is (
-        Outcome.NOT_NEW_CUSTOMER)
+        Outcome.NOT_NEW_CUSTOMER
+    )
     assert validate_purchase(PROGRAM, facts(referrer_successful_referrals=2)) is (
-        Outcome.MAX_REFERRALS)
+        Outcome.MAX_REFERRALS
+    )
 
 
 def test_another_currency_does_not_qualify():
@@ -53,18 +67,33 @@ def test_another_currency_does_not_qualify():
 
 
 def test_a_dual_program_plans_one_grant_per_side_keyed_by_business_identity():
-    plans = plan_referral_grants(PROGRAM, program_id=1, referral_id=42, referrer_id=7,
-                                 referee_id=8, nth_referral=1, purchase_minor=4000,
-                                 purchased_at=AT)
+    plans = plan_referral_grants(
+        PROGRAM,
+        program_id=1,
+        referral_id=42,
+        referrer_id=7,
+        referee_id=8,
+        nth_referral=1,
+        purchase_minor=4000,
+        purchased_at=AT,
+    )
     assert [(p.idempotency_key, p.beneficiary_id, p.amount_minor) for p in plans] == [
-        ("referral:42:referrer", 7, 1000), ("referral:42:referee", 8, 600)]
+        ("referral:42:referrer", 7, 1000),
+        ("referral:42:referee", 8, 600),
+    ]
     assert all(p.hold_until == AT + timedelta(days=14) for p in plans)
 
 
 @given(st.integers(1, 10**9), st.sampled_from(["credit", "points", "cash", "discount"]))
 def test_issue_and_clawback_postings_each_sum_to_zero_and_cancel_out(amount, kind):
-    issued = issue_postings(grant_id=1, program_id=2, beneficiary_id=3, reward_type=kind,
-                            amount_minor=amount, currency="USD")
+    issued = issue_postings(
+        grant_id=1,
+        program_id=2,
+        beneficiary_id=3,
+        reward_type=kind,
+        amount_minor=amount,
+        currency="USD",
+    )
     reversed_ = clawback_postings(issued)
     assert sum(p.amount_minor for p in issued) == 0
     assert sum(p.amount_minor for p in reversed_) == 0
