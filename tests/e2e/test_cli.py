@@ -1,0 +1,97 @@
+"""The `referral` command as people use it: help everywhere, one-line errors, real work."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import REFERRAL
+
+BUNDLED = Path(__file__).resolve().parents[2] / "config" / "programs"
+
+COMMANDS = [
+    [],
+    ["db"],
+    ["db", "upgrade"],
+    ["programs"],
+    ["programs", "apply"],
+    ["programs", "list"],
+    ["codes"],
+    ["codes", "issue"],
+    ["seed"],
+    ["demo"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "referral")
+def test_every_command_has_help(command):
+    result = subprocess.run(
+        [REFERRAL, *command, "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(cli):
+    result = cli("programs", "list", extra_env={"REFERRAL_WEB__PORT": "eighty"})
+    assert result.code == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: REFERRAL_WEB__PORT: Input should be a valid integer, unable to parse string "
+        "as an integer"
+    ]
+
+
+def test_commands_before_the_first_upgrade_say_what_to_do(cli):
+    result = cli("programs", "list")
+    assert result.code == 1
+    assert result.stderr.strip() == (
+        "error: the database schema is not current: run `referral db upgrade`"
+    )
+
+
+def test_a_broken_program_file_names_file_and_field_and_applies_nothing(cli):
+    assert cli("db", "upgrade").code == 0
+    broken = cli.tmp_path / "broken.yaml"
+    broken.write_text(
+        "slug: broken\nname: Broken\nreferrer_reward: {type: credit, amount: -5}\n"
+        "referee_reward: {type: credit, amount: 5}\n"
+    )
+    result = cli("programs", "apply", str(BUNDLED / "friends.yaml"), str(broken))
+    assert result.code == 1
+    assert result.stderr.strip() == (
+        f"error: {broken}: referrer_reward.amount: Input should be greater than 0"
+    )
+    assert cli("programs", "list", "--json").json() == []
+
+
+def test_programs_seed_and_codes_end_to_end(cli):
+    assert cli("db", "upgrade").code == 0
+    applied = cli("programs", "apply", *map(str, sorted(BUNDLED.glob("*.yaml"))))
+    assert applied.code == 0, applied.stderr
+    assert "friends: created (version 1)" in applied.stdout
+    again = cli("programs", "apply", str(BUNDLED / "friends.yaml"))
+    assert "friends: unchanged (version 1)" in again.stdout
+    programs = cli("programs", "list", "--json").json()
+    assert [(p["slug"], p["version"]) for p in programs] == [("friends", 1), ("partners", 1)]
+
+    seeded = cli("seed", "--customers", "300", "--seed", "3")
+    assert seeded.code == 0, seeded.stderr
+    assert "300 customers in the database" in seeded.stdout
+
+    kit = cli("codes", "issue", "--program", "friends", "--customer", "C0000007", "--json")
+    assert kit.code == 0, kit.stderr
+    data = kit.json()
+    assert data["link"].startswith(f"http://localhost:8000/r/{data['code']}?")
+    assert set(data["share"]) == {"email", "sms", "whatsapp", "x", "facebook", "linkedin"}
+    same = cli("codes", "issue", "--program", "friends", "--customer", "C0000007", "--json")
+    assert same.json()["code"] == data["code"]
+
+    unknown = cli("codes", "issue", "--program", "friends", "--customer", "NOPE")
+    assert (unknown.code, unknown.stderr.strip()) == (
+        1,
+        "error: no customer 'NOPE' from source 'crm'",
+    )
+    bad_vanity = cli(
+        "codes", "issue", "--program", "friends", "--customer", "C0000008", "--vanity", "a!"
+    )
+    assert bad_vanity.code == 1 and len(bad_vanity.stderr.strip().splitlines()) == 1
