@@ -7,7 +7,7 @@ from typing import Any
 from prefect import flow
 
 from flows.common import publish_table, settings_and_url
-from tasks.conversions import process_conversions_batch
+from tasks.conversions import process_conversions_batch, unprocessed
 
 SUMMED = ("conversions", "referrals_created", "qualified", "flagged", "rejected", "voided")
 
@@ -18,7 +18,10 @@ def process_conversions(batch_size: int | None = None) -> dict[str, Any]:
     size = batch_size or settings.batch_size
     totals: dict[str, Any] = dict.fromkeys(SUMMED, 0)
     outcomes: dict[str, int] = {}
-    while True:
+    # Bounded: conversions arriving during the run wait for the next one, and a batch that
+    # somehow made no progress cannot spin forever.
+    backlog = unprocessed(url)
+    for _ in range(-(-backlog // size) + 1):
         batch = process_conversions_batch(url, size)
         if batch["conversions"] == 0:
             break

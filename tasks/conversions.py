@@ -1,10 +1,16 @@
-"""process_conversions, one batch at a time: read the facts in a few set-based queries,
-decide with the pure rules of referral/, write the results in a few statements."""
+"""process_conversions, one batch at a time: read the facts in a fixed number of set-based
+queries, decide with the pure rules of referral/, write the results in a few statements.
+
+Two passes over the batch, both in time order: the first attributes sign-ups and purchases
+and creates referrals (one INSERT for the batch); the second validates purchases against
+those referrals and handles refunds. Every conversion gets exactly one outcome.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from prefect import task
@@ -14,15 +20,20 @@ from sqlalchemy.orm import Session
 from db import conversions as q
 from db.engine import engine_for, transaction
 from db.programs import LoadedProgram, Programs
-from db.rewards import void_referrals
+from db.rewards import insert_fraud_signals, void_referrals
 from referral.attribution import TouchPoint, attribute
 from referral.contacts import email_domain
-from referral.fraud import Decision, ReferralFacts, RuleSet, decide
+from referral.fraud import Decision, ReferralFacts, RuleSet, Signal, decide
 from referral.fraud.basic import BasicRuleSet
 from referral.validation import Outcome, PurchaseFacts, validate_purchase
 from tasks.retry import retry_on_transient
 
 MAX_WINDOW_DAYS = 365
+STATUS_BY_DECISION = {
+    Decision.APPROVE: "pending",
+    Decision.REVIEW: "flagged",
+    Decision.REJECT: "rejected",
+}
 
 
 @dataclass
@@ -33,20 +44,18 @@ class BatchSummary:
     flagged: int = 0
     rejected: int = 0
     voided: int = 0
-    outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    outcomes: Counter[str] = field(default_factory=Counter)
 
-    def add(self, other: BatchSummary) -> None:
-        for name in (
-            "conversions",
-            "referrals_created",
-            "qualified",
-            "flagged",
-            "rejected",
-            "voided",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for outcome, n in other.outcomes.items():
-            self.outcomes[outcome] += n
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "conversions": self.conversions,
+            "referrals_created": self.referrals_created,
+            "qualified": self.qualified,
+            "flagged": self.flagged,
+            "rejected": self.rejected,
+            "voided": self.voided,
+            "outcomes": dict(self.outcomes),
+        }
 
 
 class _Programs:
@@ -54,289 +63,296 @@ class _Programs:
 
     def __init__(self, session: Session) -> None:
         self._programs = Programs(session)
-        self._by_id: dict[int, LoadedProgram] = {}
-        self._by_version: dict[int, LoadedProgram] = {}
-        for summary in self._programs.list():
-            loaded = self._programs.get(summary.slug)
-            self._by_id[loaded.id] = loaded
-            self._by_version[loaded.version_id] = loaded
+        self._current = {p.id: self._programs.get(p.slug) for p in self._programs.list()}
+        self._versions = {p.version_id: p for p in self._current.values()}
 
     def current(self, program_id: int) -> LoadedProgram:
-        return self._by_id[program_id]
+        return self._current[program_id]
 
     def version(self, version_id: int) -> LoadedProgram:
-        if version_id not in self._by_version:
-            self._by_version[version_id] = self._programs.by_version_id(version_id)
-        return self._by_version[version_id]
+        if version_id not in self._versions:
+            self._versions[version_id] = self._programs.by_version_id(version_id)
+        return self._versions[version_id]
 
 
-def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSummary:
-    summary = BatchSummary()
-    batch = q.claim_unprocessed(session, batch_size)
-    if not batch:
-        return summary
-    summary.conversions = len(batch)
-    programs = _Programs(session)
-    since = q.window_start(batch, MAX_WINDOW_DAYS)
-    touches = q.touches_for(
-        session,
-        {c.visitor_id for c in batch if c.visitor_id},
-        {c.device_id for c in batch if c.device_id},
-        since,
-    )
-    touches_by_visitor: dict[str, list[q.TouchRow]] = defaultdict(list)
-    touches_by_device: dict[str, list[q.TouchRow]] = defaultdict(list)
-    for touch in touches:
-        if touch.visitor_id:
-            touches_by_visitor[touch.visitor_id].append(touch)
-        if touch.device_id:
-            touches_by_device[touch.device_id].append(touch)
-    promo = q.code_owners(session, {c.referral_code for c in batch if c.referral_code})
-    customer_ids = {c.customer_id for c in batch}
-    referrals: dict[tuple[int, int], q.ReferralState] = {
-        (r.program_id, r.referee_id): r for r in q.referrals_of(session, customer_ids)
-    }
-    referrer_ids = {t.advocate_customer_id for t in touches} | {
-        o.customer_id for o in promo.values()
-    }
-    referrer_ids |= {r.referrer_id for r in referrals.values()}
-    successes = q.successful_referral_counts(session, referrer_ids)
-    emails = q.emails_of(session, referrer_ids)
-    seen_emails = q.referee_emails_in_programs(
-        session,
-        {t.program_id for t in touches} | {o.program_id for o in promo.values()},
-        {c.email_normalized for c in batch if c.email_normalized},
-    )
-    first_purchase = q.first_purchases(session, customer_ids)
-    refund_orders = {c.order_id for c in batch if c.kind == "refund" and c.order_id}
-    originals = q.purchases_by_order(session, refund_orders)
-    refunded = q.refunded_totals(session, refund_orders)
+@dataclass
+class _NewReferral:
+    row: dict[str, Any]
+    signals: list[Signal]
 
-    new_referrals: list[dict[str, Any]] = []
-    signals_for: dict[tuple[int, int], list[Any]] = {}
-    outcomes: list[dict[str, Any]] = []
-    status_changes: dict[int, dict[str, Any]] = {}
-    to_void: list[int] = []
-    pending_new: dict[tuple[int, int], dict[str, Any]] = {}  # (program, referee) -> row
 
-    def outcome(conversion: q.PendingConversion, text: str, referral_id: int | None) -> None:
-        outcomes.append({"b_id": conversion.id, "outcome": text, "referral_id": referral_id})
-        summary.outcomes[text] += 1
+class _Batch:
+    """The facts for one batch, read up front, and the decisions taken on them."""
 
-    for conversion in batch:
-        if conversion.kind == "refund":
-            original = originals.get(conversion.order_id or "")
-            hit = [
-                r
-                for r in referrals.values()
-                if original and r.qualifying_conversion_id == original[0]
-            ]
-            if not hit:
-                outcome(conversion, "refund_unreferred", None)
+    def __init__(self, session: Session, batch: list[q.PendingConversion], rules: RuleSet):
+        self.session, self.batch, self.rules = session, batch, rules
+        self.summary = BatchSummary(conversions=len(batch))
+        self.programs = _Programs(session)
+        touches = q.touches_for(
+            session,
+            {c.visitor_id for c in batch if c.visitor_id},
+            {c.device_id for c in batch if c.device_id},
+            q.window_start(batch, MAX_WINDOW_DAYS),
+        )
+        self.by_visitor: dict[str, list[q.TouchRow]] = defaultdict(list)
+        self.by_device: dict[str, list[q.TouchRow]] = defaultdict(list)
+        for touch in touches:
+            if touch.visitor_id:
+                self.by_visitor[touch.visitor_id].append(touch)
+            if touch.device_id:
+                self.by_device[touch.device_id].append(touch)
+        self.promo = q.code_owners(session, {c.referral_code for c in batch if c.referral_code})
+        customers = {c.customer_id for c in batch}
+        self.referrals = {
+            (r.program_id, r.referee_id): r for r in q.referrals_of(session, customers)
+        }
+        referrers = {t.advocate_customer_id for t in touches}
+        referrers |= {o.customer_id for o in self.promo.values()}
+        referrers |= {r.referrer_id for r in self.referrals.values()}
+        self.successes = q.successful_referral_counts(session, referrers)
+        self.emails = q.emails_of(session, referrers)
+        self.seen_emails = q.referee_emails_in_programs(
+            session,
+            {t.program_id for t in touches} | {o.program_id for o in self.promo.values()},
+            {c.email_normalized for c in batch if c.email_normalized},
+        )
+        self.first_purchase = q.first_purchases(session, customers)
+        refunds = {c.order_id for c in batch if c.kind == "refund" and c.order_id}
+        self.originals = q.purchases_by_order(session, refunds)
+        self.refunded = q.refunded_totals(session, refunds)
+        self.status_changes: dict[int, dict[str, Any]] = {}
+        self.to_void: list[int] = []
+
+    # --- pass 1: who referred whom ---------------------------------------------------------
+
+    def create_referrals(self) -> dict[int, str]:
+        """Referrals for the batch's unreferred customers; returns early outcomes by id."""
+        new: dict[tuple[int, int], _NewReferral] = {}
+        early: dict[int, str] = {}
+        for conversion in self.batch:
+            if conversion.kind not in ("signup", "purchase"):
                 continue
-            referral = hit[0]
-            loaded = programs.version(referral.program_version_id)
-            remaining = original[1] - refunded.get(conversion.order_id or "", 0) if original else 0
-            if remaining < max(loaded.config.minimum_purchase_minor, 1):
-                to_void.append(referral.id)
-                referral.status = "voided"
-                summary.voided += 1
-                outcome(conversion, "refund_voided_referral", referral.id)
-            else:
-                outcome(conversion, "refund_partial_kept", referral.id)
-            continue
+            for program_id, (point, how) in self._attributions(conversion).items():
+                key = (program_id, conversion.customer_id)
+                if key in self.referrals or key in new:
+                    continue
+                if point.advocate_customer_id == conversion.customer_id:
+                    early[conversion.id] = "self_referral"
+                    continue
+                loaded = self.programs.current(program_id)
+                if not loaded.config.is_active(conversion.occurred_at):
+                    early[conversion.id] = "program_inactive"
+                    continue
+                new[key] = self._new_referral(conversion, point, how, loaded)
+        if new:
+            ids = q.insert_referrals(self.session, [n.row for n in new.values()])
+            insert_fraud_signals(
+                self.session,
+                [
+                    {
+                        "referral_id": ids[key],
+                        "rule": s.rule,
+                        "severity": s.severity.value,
+                        "score": s.score,
+                        "reason_code": s.reason_code,
+                        "evidence": s.evidence,
+                    }
+                    for key, n in new.items()
+                    if key in ids
+                    for s in n.signals
+                ],
+            )
+            for key, n in new.items():
+                if key in ids:
+                    self.referrals[key] = q.ReferralState(
+                        id=ids[key],
+                        program_id=key[0],
+                        program_version_id=n.row["program_version_id"],
+                        referrer_id=n.row["referrer_id"],
+                        referee_id=key[1],
+                        status=n.row["status"],
+                        referred_at=n.row["referred_at"],
+                        qualifying_conversion_id=None,
+                    )
+                    self.summary.referrals_created += 1
+                    self.summary.flagged += n.row["status"] == "flagged"
+                    self.summary.rejected += n.row["status"] == "rejected"
+        return early
 
-        # Attribution for customers not yet referred, by promo code or by earlier clicks.
-        candidates: dict[int, list[TouchPoint]] = defaultdict(list)
-        for touch in touches_by_visitor.get(
-            conversion.visitor_id or "", []
-        ) + touches_by_device.get(conversion.device_id or "", []):
-            if touch.occurred_at <= conversion.occurred_at:
-                candidates[touch.program_id].append(
+    def _attributions(self, conversion: q.PendingConversion) -> dict[int, tuple[TouchPoint, str]]:
+        """Per program: a promo code typed at checkout wins, else the model over clicks."""
+        chosen: dict[int, tuple[TouchPoint, str]] = {}
+        owner = self.promo.get(conversion.referral_code or "")
+        if owner and not owner.revoked:
+            point = TouchPoint(owner.code_id, owner.customer_id, conversion.occurred_at)
+            chosen[owner.program_id] = (point, "promo_code")
+        clicks: dict[int, set[TouchPoint]] = defaultdict(set)
+        seen = self.by_visitor.get(conversion.visitor_id or "", [])
+        seen = seen + self.by_device.get(conversion.device_id or "", [])
+        for touch in seen:
+            if touch.program_id not in chosen and touch.occurred_at <= conversion.occurred_at:
+                clicks[touch.program_id].add(
                     TouchPoint(touch.code_id, touch.advocate_customer_id, touch.occurred_at)
                 )
-        owner = promo.get(conversion.referral_code or "")
-        attributed_by: dict[int, str] = {}
-        chosen: dict[int, TouchPoint] = {}
-        if owner and not owner.revoked:
-            chosen[owner.program_id] = TouchPoint(
-                owner.code_id, owner.customer_id, conversion.occurred_at
-            )
-            attributed_by[owner.program_id] = "promo_code"
-        for program_id, points in candidates.items():
-            if program_id in chosen:
-                continue
-            config = programs.current(program_id).config
+        for program_id, points in clicks.items():
+            config = self.programs.current(program_id).config
             result = attribute(
-                list(set(points)),
+                list(points),
                 config.attribution.model,
                 conversion.occurred_at,
                 config.attribution.window_days,
             )
             if result is not None:
-                chosen[program_id] = TouchPoint(
+                point = TouchPoint(
                     result.code_id, result.advocate_customer_id, conversion.occurred_at
                 )
-                attributed_by[program_id] = "link"
+                chosen[program_id] = (point, "link")
+        return chosen
 
-        for program_id, point in chosen.items():
-            key = (program_id, conversion.customer_id)
-            if key in referrals or key in pending_new:
-                continue
-            loaded = programs.current(program_id)
-            if not loaded.config.is_active(conversion.occurred_at):
-                outcome(conversion, "program_inactive", None)
-                continue
-            facts = ReferralFacts(
+    def _new_referral(
+        self,
+        conversion: q.PendingConversion,
+        point: TouchPoint,
+        how: str,
+        loaded: LoadedProgram,
+    ) -> _NewReferral:
+        email = conversion.email_normalized or ""
+        signals = self.rules.evaluate(
+            ReferralFacts(
                 referrer_customer_id=point.advocate_customer_id,
                 referee_customer_id=conversion.customer_id,
-                referrer_email_normalized=emails.get(point.advocate_customer_id),
+                referrer_email_normalized=self.emails.get(point.advocate_customer_id),
                 referee_email_normalized=conversion.email_normalized,
-                referee_email_domain=email_domain(conversion.email_normalized or "") or None,
-                referee_email_seen_in_program=(program_id, conversion.email_normalized or "")
-                in seen_emails,
+                referee_email_domain=email_domain(email) or None,
+                referee_email_seen_in_program=(loaded.id, email) in self.seen_emails,
             )
-            signals = rules.evaluate(facts)
-            if point.advocate_customer_id == conversion.customer_id:
-                outcome(conversion, "self_referral", None)
-                continue
-            decision = decide(signals)
-            status = {
-                Decision.APPROVE: "pending",
-                Decision.REVIEW: "flagged",
-                Decision.REJECT: "rejected",
-            }[decision]
-            row: dict[str, Any] = {
-                "program_id": program_id,
+        )
+        if email:
+            self.seen_emails.add((loaded.id, email))
+        return _NewReferral(
+            row={
+                "program_id": loaded.id,
                 "program_version_id": loaded.version_id,
                 "referrer_id": point.advocate_customer_id,
                 "referee_id": conversion.customer_id,
                 "code_id": point.code_id,
                 "attribution_model": loaded.config.attribution.model.value,
-                "attributed_by": attributed_by[program_id],
-                "status": status,
+                "attributed_by": how,
+                "status": STATUS_BY_DECISION[decide(signals)],
                 "status_reason": ",".join(s.reason_code for s in signals) or None,
                 "referred_at": conversion.occurred_at,
-            }
-            new_referrals.append(row)
-            pending_new[key] = row
-            signals_for[key] = signals
-            if conversion.email_normalized:
-                seen_emails.add((program_id, conversion.email_normalized))
-            summary.flagged += status == "flagged"
-            summary.rejected += status == "rejected"
+            },
+            signals=signals,
+        )
 
-        # Referrals made by this or an earlier batch need their ids before validation.
-        if pending_new:
-            ids = q.insert_referrals(session, new_referrals)
-            summary.referrals_created += len(ids)
-            for key, row in pending_new.items():
-                if key in ids:
-                    referrals[key] = q.ReferralState(
-                        ids[key],
-                        row["program_id"],
-                        row["program_version_id"],
-                        row["referrer_id"],
-                        row["referee_id"],
-                        row["status"],
-                        row["referred_at"],
-                        None,
-                    )
-            _store_signals(session, signals_for, ids)
-            new_referrals.clear()
-            pending_new.clear()
-            signals_for.clear()
+    # --- pass 2: what each conversion means for those referrals --------------------------
 
-        mine = [r for (p, referee), r in referrals.items() if referee == conversion.customer_id]
-        if conversion.kind in ("purchase", "renewal") and mine:
-            for referral in mine:
-                if referral.status not in ("pending", "flagged") or (
-                    referral.qualifying_conversion_id is not None
-                ):
-                    continue
-                loaded = programs.version(referral.program_version_id)
-                key = (referral.program_id, referral.referrer_id)
-                verdict = validate_purchase(
-                    loaded.config,
-                    PurchaseFacts(
-                        amount_minor=conversion.amount_minor,
-                        currency=conversion.currency or "",
-                        occurred_at=conversion.occurred_at,
-                        referred_at=referral.referred_at,
-                        referee_ordered_before_referral=_ordered_before(
-                            conversion, referral, first_purchase
-                        ),
-                        referrer_successful_referrals=successes.get(key, 0),
-                    ),
-                )
-                if verdict is Outcome.QUALIFIED:
-                    referral.qualifying_conversion_id = conversion.id
-                    if referral.status == "pending":
-                        referral.status = "qualified"
-                        successes[key] = successes.get(key, 0) + 1
-                        summary.qualified += 1
-                    status_changes[referral.id] = {
-                        "b_id": referral.id,
-                        "status": referral.status,
-                        "status_reason": None,
-                        "qualifying_conversion_id": conversion.id,
-                    }
-                elif verdict.ends_referral:
-                    referral.status = "voided"
-                    summary.voided += 1
-                    status_changes[referral.id] = {
-                        "b_id": referral.id,
-                        "status": "voided",
-                        "status_reason": verdict.value,
-                    }
-                outcome(conversion, verdict.value, referral.id)
-            continue
+    def outcome_of(self, conversion: q.PendingConversion) -> tuple[str, int | None]:
+        mine = [r for r in self.referrals.values() if r.referee_id == conversion.customer_id]
+        if conversion.kind == "refund":
+            return self._refund(conversion)
         if conversion.kind == "signup":
             made = [r for r in mine if r.referred_at == conversion.occurred_at]
-            outcome(
-                conversion,
-                "referral_created" if made else "signup_unreferred",
-                made[0].id if made else None,
+            return ("referral_created", made[0].id) if made else ("signup_unreferred", None)
+        open_referrals = [
+            r
+            for r in mine
+            if r.status in ("pending", "flagged")
+            and r.qualifying_conversion_id is None
+            and r.referred_at <= conversion.occurred_at
+        ]
+        if not open_referrals:
+            return (
+                "purchase_referred" if mine else "purchase_unreferred",
+                mine[0].id if mine else None,
             )
-        else:
-            outcome(conversion, "purchase_unreferred", None)
+        verdicts = [self._validate(conversion, r) for r in open_referrals]
+        return verdicts[0].value, open_referrals[0].id
 
-    q.set_referral_status(session, list(status_changes.values()))
-    if to_void:
-        void_referrals(session, to_void, reason="refund")
-    q.mark_processed(session, outcomes)
-    return summary
+    def _validate(self, conversion: q.PendingConversion, referral: q.ReferralState) -> Outcome:
+        config = self.programs.version(referral.program_version_id).config
+        key = (referral.program_id, referral.referrer_id)
+        verdict = validate_purchase(
+            config,
+            PurchaseFacts(
+                amount_minor=conversion.amount_minor,
+                currency=conversion.currency or "",
+                occurred_at=conversion.occurred_at,
+                referred_at=referral.referred_at,
+                referee_ordered_before_referral=self._ordered_before(
+                    conversion, referral.referred_at
+                ),
+                referrer_successful_referrals=self.successes.get(key, 0),
+            ),
+        )
+        if verdict is Outcome.QUALIFIED:
+            referral.qualifying_conversion_id = conversion.id
+            if referral.status == "pending":
+                referral.status = "qualified"
+                self.successes[key] = self.successes.get(key, 0) + 1
+                self.summary.qualified += 1
+            self.status_changes[referral.id] = {
+                "b_id": referral.id,
+                "status": referral.status,
+                "status_reason": None,
+                "qualifying_conversion_id": conversion.id,
+            }
+        elif verdict.ends_referral:
+            referral.status = "voided"
+            self.summary.voided += 1
+            self.status_changes[referral.id] = {
+                "b_id": referral.id,
+                "status": "voided",
+                "status_reason": verdict.value,
+            }
+        return verdict
+
+    def _refund(self, conversion: q.PendingConversion) -> tuple[str, int | None]:
+        original = self.originals.get(conversion.order_id or "")
+        if original is None:
+            return "refund_unreferred", None
+        purchase_id, amount = original
+        hit = [r for r in self.referrals.values() if r.qualifying_conversion_id == purchase_id]
+        if not hit or hit[0].status == "voided":
+            return "refund_unreferred", hit[0].id if hit else None
+        referral = hit[0]
+        config = self.programs.version(referral.program_version_id).config
+        remaining = amount - self.refunded.get(conversion.order_id or "", 0)
+        if remaining >= max(config.minimum_purchase_minor, 1):
+            return "refund_partial_kept", referral.id
+        referral.status = "voided"
+        self.to_void.append(referral.id)
+        self.status_changes.pop(referral.id, None)
+        self.summary.voided += 1
+        return "refund_voided_referral", referral.id
+
+    def _ordered_before(self, conversion: q.PendingConversion, referred_at: datetime) -> bool:
+        """Was the referee already a customer when referred: by the CRM's record or ours."""
+        if conversion.first_order_at is not None and conversion.first_order_at < referred_at:
+            return True
+        earliest = self.first_purchase.get(conversion.customer_id)
+        return earliest is not None and earliest < referred_at
+
+    def write(self, outcomes: list[dict[str, Any]]) -> None:
+        q.set_referral_status(self.session, list(self.status_changes.values()))
+        void_referrals(self.session, self.to_void, reason="refund")
+        q.mark_processed(self.session, outcomes)
 
 
-def _ordered_before(
-    conversion: q.PendingConversion, referral: q.ReferralState, first_purchase: dict[int, Any]
-) -> bool:
-    """Was the referee already a customer when referred: by the CRM's record or ours."""
-    if conversion.first_order_at is not None and conversion.first_order_at < referral.referred_at:
-        return True
-    earliest = first_purchase.get(conversion.customer_id)
-    return earliest is not None and earliest < referral.referred_at
-
-
-def _store_signals(
-    session: Session, signals_for: dict[tuple[int, int], list[Any]], ids: dict[tuple[int, int], int]
-) -> None:
-    from db.rewards import insert_fraud_signals
-
-    rows = [
-        {
-            "referral_id": ids[key],
-            "rule": s.rule,
-            "severity": s.severity.value,
-            "score": s.score,
-            "reason_code": s.reason_code,
-            "evidence": s.evidence,
-        }
-        for key, signals in signals_for.items()
-        if key in ids
-        for s in signals
-    ]
-    insert_fraud_signals(session, rows)
+def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSummary:
+    conversions = q.claim_unprocessed(session, batch_size)
+    if not conversions:
+        return BatchSummary()
+    batch = _Batch(session, conversions, rules)
+    early = batch.create_referrals()
+    outcomes = []
+    for conversion in conversions:
+        text, referral_id = batch.outcome_of(conversion)
+        text = early.get(conversion.id, text) if referral_id is None else text
+        batch.summary.outcomes[text] += 1
+        outcomes.append({"b_id": conversion.id, "outcome": text, "referral_id": referral_id})
+    batch.write(outcomes)
+    return batch.summary
 
 
 @task(
@@ -348,13 +364,10 @@ def _store_signals(
 )
 def process_conversions_batch(database_url: str, batch_size: int) -> dict[str, Any]:
     with transaction(engine_for(database_url)) as session:
-        summary = process_batch(session, batch_size, BasicRuleSet())
-    return {
-        "conversions": summary.conversions,
-        "referrals_created": summary.referrals_created,
-        "qualified": summary.qualified,
-        "flagged": summary.flagged,
-        "rejected": summary.rejected,
-        "voided": summary.voided,
-        "outcomes": dict(summary.outcomes),
-    }
+        return process_batch(session, batch_size, BasicRuleSet()).as_dict()
+
+
+@task(name="count-unprocessed-conversions", cache_policy=NO_CACHE)
+def unprocessed(database_url: str) -> int:
+    with transaction(engine_for(database_url)) as session:
+        return q.unprocessed_count(session)

@@ -89,7 +89,8 @@ def simulate_activity(
     ]
     counts = {"clicks": 0, "signups": 0, "purchases": 0, "refunds": 0}
     activity = synthetic.generate_activity(advocates, seed=seed, now=now)
-    for chunk in batched(activity, batch_size):
+    # A click's id is its place in the deterministic stream, so a re-run records it once.
+    for chunk in batched(enumerate(activity), batch_size):
         clicks = [
             Click(
                 code=i.code,
@@ -99,12 +100,12 @@ def simulate_activity(
                 ip=i.ip,
                 user_agent=i.user_agent,
                 occurred_at=i.occurred_at,
-                event_id=f"sim-click-{seed}-{i.visitor_id}-{i.occurred_at.timestamp():.0f}",
+                event_id=f"sim-click-{seed}-{n}",
             )
-            for i in chunk
+            for n, i in chunk
             if isinstance(i, synthetic.Click)
         ]
-        events = [to_event(i) for i in chunk if not isinstance(i, synthetic.Click)]
+        events = [to_event(i) for _, i in chunk if not isinstance(i, synthetic.Click)]
         with transaction(engine) as session:
             record_clicks(session, clicks, pepper=pepper)
             record_events(
