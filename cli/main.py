@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,8 +21,10 @@ from db.engine import session_factory
 from db.migrate import current_revision, head_revision, upgrade
 from db.models import Customer
 from db.programs import Programs
+from db.types import utcnow
 from referral.links import share_kit
 from referral.money import format_money
+from referral.qr import qr_png, qr_svg
 
 app = typer.Typer(
     help="Self-hosted referral engine.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -100,6 +101,12 @@ def codes_issue(
     customer: Annotated[str, typer.Option(help="The customer's CRM external id.")],
     vanity: Annotated[str | None, typer.Option(help="A chosen code, e.g. SARAH10.")] = None,
     source: Annotated[str, typer.Option(help="The customer's CRM source.")] = "crm",
+    qr_svg_file: Annotated[
+        Path | None, typer.Option("--qr-svg", help="Also write the QR code as SVG here.")
+    ] = None,
+    qr_png_file: Annotated[
+        Path | None, typer.Option("--qr-png", help="Also write the QR code as PNG here.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Enrol a customer (if needed) and print their code, link, QR and share URLs."""
@@ -120,6 +127,12 @@ def codes_issue(
             subject=loaded.config.messages.share_subject,
             campaign=loaded.slug,
         )
+    for path, render in ((qr_svg_file, qr_svg), (qr_png_file, qr_png)):
+        if path is not None:
+            try:
+                path.write_bytes(render(kit.link))
+            except OSError as exc:
+                raise UserError(f"{path}: cannot write: {exc.strerror}") from None
     if as_json:
         print_json(asdict(kit))
         return
@@ -140,7 +153,10 @@ def seed(
     from tasks.crm import load_customers
 
     with context.session() as (settings, session):
-        now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        # The database's clock, to the day: the same seed on the same day gives the same rows.
+        today = session.scalar(select(utcnow()))
+        assert today is not None
+        now = today.replace(hour=0, minute=0, second=0, microsecond=0)
         factory = session_factory(session.get_bind()).begin  # type: ignore[arg-type]
     pepper = settings.hash_pepper.get_secret_value().encode()
     columns = (

@@ -20,13 +20,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.engine import is_postgres
 from db.models import Advocate, Customer, ReferralCode
+from db.statements import insert_ignore
 from db.types import days_since, utcnow
 from referral.codes import InvalidCode, new_codes, validate_vanity
 from referral.scoring import CAPS, PROMOTER_MIN_NPS, ScoreWeights
@@ -102,7 +101,7 @@ def enroll_top(
         )
         remaining = max(top - existing, 0)
         candidates = candidates.order_by(score.desc(), Customer.id).limit(remaining)
-    statement = _insert_ignore(session, Advocate).from_select(
+    statement = insert_ignore(session, Advocate).from_select(
         ["program_id", "customer_id", "score", "enrolled_via"], candidates
     )
     before = _advocate_count(session, program_id)
@@ -114,7 +113,7 @@ def enroll_top(
 def enroll_customer(session: Session, program_id: int, customer_id: int, via: str) -> int:
     """The advocate id for a customer in a program, enrolling them if needed."""
     session.execute(
-        _insert_ignore(session, Advocate).values(
+        insert_ignore(session, Advocate).values(
             program_id=program_id, customer_id=customer_id, enrolled_via=via
         )
     )
@@ -162,7 +161,7 @@ def issue_missing_codes(
             literal(program_id), missing.c.advocate_id, missing.c.customer_id, drawn.c.code
         ).join_from(missing, drawn, drawn.c.n == missing.c.n)
         session.execute(
-            _insert_ignore(session, ReferralCode).from_select(
+            insert_ignore(session, ReferralCode).from_select(
                 ["program_id", "advocate_id", "customer_id", "code"], pairs
             )
         )
@@ -265,11 +264,6 @@ def _advocate_count(session: Session, program_id: int) -> int:
         )
         or 0
     )
-
-
-def _insert_ignore(session: Session, model: Any) -> Any:
-    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
-    return dialect_insert(model).on_conflict_do_nothing()
 
 
 __all__ = [

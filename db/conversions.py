@@ -9,24 +9,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, type_coerce, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from db.engine import is_postgres
 from db.models import Conversion, Customer, Referral, ReferralCode, Touch, core_table
+from db.statements import claim, insert_ignore
 from db.types import UTCDateTime, utcnow
-
-
-def _insert_ignore(session: Session, model: Any) -> Any:
-    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
-    return dialect_insert(model).on_conflict_do_nothing()
 
 
 def ensure_customers(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Customers first seen in an event; a CRM record that exists already is left alone."""
     if rows:
-        session.execute(_insert_ignore(session, Customer), list(rows))
+        session.execute(insert_ignore(session, Customer), list(rows))
 
 
 def customer_ids(session: Session, source: str, external_ids: Iterable[str]) -> dict[str, int]:
@@ -58,13 +51,13 @@ def code_ids(session: Session, codes: Iterable[str]) -> dict[str, tuple[int, int
 
 def insert_touches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.execute(_insert_ignore(session, Touch), list(rows))
+        session.execute(insert_ignore(session, Touch), list(rows))
 
 
 def insert_conversions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Idempotent on (source, external_id): a re-delivered event records nothing new."""
     if rows:
-        session.execute(_insert_ignore(session, Conversion), list(rows))
+        session.execute(insert_ignore(session, Conversion), list(rows))
 
 
 def update_customer_fields(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -110,9 +103,7 @@ def claim_unprocessed(session: Session, limit: int) -> list[PendingConversion]:
         .order_by(Conversion.id)
         .limit(limit)
     )
-    if is_postgres(session):
-        ids = ids.with_for_update(skip_locked=True)
-    claimed = list(session.scalars(ids))
+    claimed = list(session.scalars(claim(session, ids)))
     if not claimed:
         return []
     rows = session.execute(
@@ -312,7 +303,7 @@ def insert_referrals(
     """Creates referrals, UNIQUE(program, referee) deciding races; returns the ids by key."""
     if not rows:
         return {}
-    session.execute(_insert_ignore(session, Referral), list(rows))
+    session.execute(insert_ignore(session, Referral), list(rows))
     keys = {(row["program_id"], row["referee_id"]) for row in rows}
     found = session.execute(
         select(Referral.program_id, Referral.referee_id, Referral.id).where(

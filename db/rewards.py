@@ -11,12 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from db.engine import is_postgres
 from db.models import (
     Conversion,
     Customer,
@@ -27,24 +24,16 @@ from db.models import (
     RewardGrant,
     core_table,
 )
+from db.statements import claim, insert_ignore
 from db.types import utcnow
 from referral.codes import new_codes
 from referral.programs import ProgramConfig
 from referral.rewards import GrantPlan, LedgerPosting, clawback_postings, issue_postings
 
 
-def _insert_ignore(session: Session, model: Any) -> Any:
-    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
-    return dialect_insert(model).on_conflict_do_nothing()
-
-
-def _locked(session: Session, query: Select[Any]) -> Select[Any]:
-    return query.with_for_update(skip_locked=True) if is_postgres(session) else query
-
-
 def insert_fraud_signals(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.execute(_insert_ignore(session, FraudSignal), list(rows))
+        session.execute(insert_ignore(session, FraudSignal), list(rows))
 
 
 # --- granting ------------------------------------------------------------------------------
@@ -64,7 +53,7 @@ class QualifiedReferral:
 def claim_qualified(session: Session, limit: int) -> list[QualifiedReferral]:
     ids = list(
         session.scalars(
-            _locked(
+            claim(
                 session,
                 select(Referral.id)
                 .where(Referral.status == "qualified")
@@ -127,7 +116,7 @@ def insert_grants(session: Session, plans: Sequence[GrantPlan]) -> None:
         }
         for p in plans
     ]
-    session.execute(_insert_ignore(session, RewardGrant), rows)
+    session.execute(insert_ignore(session, RewardGrant), rows)
 
 
 def mark_referrals(session: Session, ids: Sequence[int], status: str) -> None:
@@ -175,7 +164,7 @@ class ApprovedGrant:
 def claim_approved(session: Session, limit: int) -> list[ApprovedGrant]:
     ids = list(
         session.scalars(
-            _locked(
+            claim(
                 session,
                 select(RewardGrant.id)
                 .where(RewardGrant.status == "approved")
@@ -209,7 +198,7 @@ def claim_approved(session: Session, limit: int) -> list[ApprovedGrant]:
 def insert_postings(session: Session, postings: Sequence[LedgerPosting]) -> None:
     if postings:
         session.execute(
-            _insert_ignore(session, LedgerEntry),
+            insert_ignore(session, LedgerEntry),
             [
                 {
                     "transaction_id": p.transaction_id,
@@ -227,7 +216,7 @@ def insert_postings(session: Session, postings: Sequence[LedgerPosting]) -> None
 
 def insert_outbox(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.execute(_insert_ignore(session, OutboxMessage), list(rows))
+        session.execute(insert_ignore(session, OutboxMessage), list(rows))
 
 
 def mark_issued(session: Session, grant_ids: Sequence[int], coupons: dict[int, str]) -> None:

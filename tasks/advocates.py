@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from db.advocates import enroll_top, issue_missing_codes
 from db.engine import engine_for, transaction
 from db.programs import Programs
 from referral.scoring import ScoreWeights
-from tasks.retry import retry_on_transient
+from tasks.base import database_task
 
 
-@task(
-    name="enroll-advocates",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=[1, 5],
-    retry_condition_fn=retry_on_transient,
-)
+@database_task("enroll-advocates")
 def enroll_advocates(
     database_url: str,
     program_slug: str,
@@ -35,13 +26,7 @@ def enroll_advocates(
     return {"enrolled": result.enrolled, "already_enrolled": result.already_enrolled}
 
 
-@task(
-    name="issue-codes-batch",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=[1, 5],
-    retry_condition_fn=retry_on_transient,
-)
+@database_task("issue-codes-batch")
 def issue_codes_batch(database_url: str, program_slug: str, batch_size: int) -> int:
     with transaction(engine_for(database_url)) as session:
         program = Programs(session).get(program_slug)

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session
 
 from db import conversions as q
@@ -26,7 +24,7 @@ from referral.contacts import email_domain
 from referral.fraud import Decision, ReferralFacts, RuleSet, Signal, decide
 from referral.fraud.basic import BasicRuleSet
 from referral.validation import Outcome, PurchaseFacts, validate_purchase
-from tasks.retry import retry_on_transient
+from tasks.base import database_task
 
 MAX_WINDOW_DAYS = 365
 STATUS_BY_DECISION = {
@@ -355,19 +353,13 @@ def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSum
     return batch.summary
 
 
-@task(
-    name="process-conversions-batch",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=[1, 5],
-    retry_condition_fn=retry_on_transient,
-)
+@database_task("process-conversions-batch")
 def process_conversions_batch(database_url: str, batch_size: int) -> dict[str, Any]:
     with transaction(engine_for(database_url)) as session:
         return process_batch(session, batch_size, BasicRuleSet()).as_dict()
 
 
-@task(name="count-unprocessed-conversions", cache_policy=NO_CACHE)
+@database_task("count-unprocessed-conversions")
 def unprocessed(database_url: str) -> int:
     with transaction(engine_for(database_url)) as session:
         return q.unprocessed_count(session)

@@ -8,15 +8,12 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from db.customers import upsert_customers
 from db.engine import engine_for, transaction
 from integrations.crm.synthetic import CustomerRecord, generate_customers
 from referral.contacts import normalize_email, normalize_phone
 from referral.privacy import address_fingerprint
-from tasks.retry import retry_on_transient
+from tasks.base import database_task
 
 SYNTHETIC_SOURCE = "crm"
 
@@ -95,13 +92,7 @@ def load_customers(
             yield pending.result()
 
 
-@task(
-    name="seed-customers-batch",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=[1, 5],
-    retry_condition_fn=retry_on_transient,
-)
+@database_task("seed-customers-batch")
 def seed_customers_batch(
     database_url: str, *, seed: int, start: int, count: int, now: datetime, pepper: bytes
 ) -> int:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session
 
 from db import rewards as q
@@ -14,7 +12,7 @@ from db.engine import engine_for, transaction
 from db.programs import Programs
 from referral.programs import RewardType
 from referral.rewards import GrantPlan, issue_postings, plan_referral_grants
-from tasks.retry import retry_on_transient
+from tasks.base import database_task
 
 
 def grant_batch(session: Session, batch_size: int) -> dict[str, int]:
@@ -100,37 +98,19 @@ def issue_batch(session: Session, batch_size: int) -> dict[str, Any]:
     return {"issued": len(grants), "by_type": dict(by_type)}
 
 
-@task(
-    name="grant-rewards-batch",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=[1, 5],
-    retry_condition_fn=retry_on_transient,
-)
+@database_task("grant-rewards-batch")
 def grant_rewards_batch(database_url: str, batch_size: int) -> dict[str, int]:
     with transaction(engine_for(database_url)) as session:
         return grant_batch(session, batch_size)
 
 
-@task(
-    name="release-holds",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=[1, 5],
-    retry_condition_fn=retry_on_transient,
-)
+@database_task("release-holds")
 def release_holds(database_url: str) -> int:
     with transaction(engine_for(database_url)) as session:
         return q.release_holds(session)
 
 
-@task(
-    name="issue-rewards-batch",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=[1, 5],
-    retry_condition_fn=retry_on_transient,
-)
+@database_task("issue-rewards-batch")
 def issue_rewards_batch(database_url: str, batch_size: int) -> dict[str, Any]:
     with transaction(engine_for(database_url)) as session:
         return issue_batch(session, batch_size)

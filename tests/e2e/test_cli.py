@@ -78,11 +78,25 @@ def test_programs_seed_and_codes_end_to_end(cli):
     assert seeded.code == 0, seeded.stderr
     assert "300 customers in the database" in seeded.stdout
 
-    kit = cli("codes", "issue", "--program", "friends", "--customer", "C0000007", "--json")
+    svg, png = cli.tmp_path / "qr.svg", cli.tmp_path / "qr.png"
+    kit = cli(
+        "codes",
+        "issue",
+        "--program",
+        "friends",
+        "--customer",
+        "C0000007",
+        "--json",
+        "--qr-svg",
+        str(svg),
+        "--qr-png",
+        str(png),
+    )
     assert kit.code == 0, kit.stderr
     data = kit.json()
     assert data["link"].startswith(f"http://localhost:8000/r/{data['code']}?")
     assert set(data["share"]) == {"email", "sms", "whatsapp", "x", "facebook", "linkedin"}
+    assert b"<svg" in svg.read_bytes() and png.read_bytes().startswith(b"\x89PNG")
     same = cli("codes", "issue", "--program", "friends", "--customer", "C0000007", "--json")
     assert same.json()["code"] == data["code"]
 

@@ -1,9 +1,11 @@
-"""Which failures are worth a retry: lost connections and lock conflicts, not bugs."""
+"""What every database task shares: which failures are worth a retry, and how it runs."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 
@@ -23,3 +25,15 @@ def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
     except Exception as exc:
         return is_transient(exc)
     return False
+
+
+def database_task(name: str) -> Any:
+    """A task that does one transaction's work: never cached (the database is the state),
+    retried only on transient errors, with a growing delay."""
+    return task(
+        name=name,
+        cache_policy=NO_CACHE,
+        retries=2,
+        retry_delay_seconds=[1, 5],
+        retry_condition_fn=retry_on_transient,
+    )
