@@ -100,4 +100,5 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         error = exc.errors()[0]
         location = "__".join(str(part) for part in error["loc"]).upper()
-        raise SettingsError(f"REFERRAL_{location}: {error['msg']}") from None
+        message = error["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"REFERRAL_{location}: {message}") from None
