@@ -309,6 +309,7 @@ class RewardGrant(Base):
     currency: Mapped[str] = mapped_column(String(3))
     description: Mapped[str | None] = mapped_column(String(200))
     needs_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     coupon_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     status: Mapped[str] = mapped_column(String(24), default="pending")
     hold_until: Mapped[datetime | None]
@@ -395,6 +396,16 @@ class Suppression(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class SyncWatermark(Base):
+    """How far each CRM source has been read, so a sync pulls only what changed since."""
+
+    __tablename__ = "sync_watermarks"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = _created()
+
+
 class Campaign(Base):
     __tablename__ = "campaigns"
 
@@ -416,6 +427,8 @@ class Invitation(Base):
     __table_args__ = (Index("ix_invitations_customer_time", "customer_id", "created_at"),)
 
     id: Mapped[int] = _pk()
+    # e.g. invite:{program}:{customer}:{trigger}:{event or day}: a re-run invites nobody twice.
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))

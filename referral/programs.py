@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -27,6 +27,8 @@ from pydantic import (
 )
 
 from referral.money import POINTS, MoneyError, check_currency, percent_of, to_minor
+from referral.scoring import ScoreWeights
+from referral.segments import Condition
 
 
 class ProgramType(StrEnum):
@@ -167,6 +169,40 @@ class Messages(_Strict):
     share_message: str = "I love this shop. Use my link and we both get a reward:"
 
 
+class AdvocateSelection(_Strict):
+    """Who identify_advocates enrols: a segment filter, then the top N or everyone over a
+    score threshold (0..1000), by the weighted score."""
+
+    segment: list[Condition] = []
+    top: Annotated[int, Field(ge=1)] | None = None
+    min_score: Annotated[int, Field(ge=0, le=1000)] | None = 600
+    weights: ScoreWeights = ScoreWeights()
+
+
+class Reminders(_Strict):
+    """Advocates who have not shared after `after_days` get up to `max` reminders,
+    `every_days` apart, until they share, convert or opt out."""
+
+    after_days: Annotated[int, Field(ge=1)] = 7
+    every_days: Annotated[int, Field(ge=1)] = 7
+    max: Annotated[int, Field(ge=0, le=10)] = 2
+
+
+class Invitations(_Strict):
+    """How advocates are invited: channels in order of preference (consent decides), the
+    events that trigger an invitation, and the quiet time between two messages."""
+
+    channels: list[Literal["email", "sms", "whatsapp"]] = ["email", "sms", "whatsapp"]
+    triggers: list[Literal["purchase", "nps_promoter", "positive_support", "renewal"]] = [
+        "purchase",
+        "nps_promoter",
+        "positive_support",
+        "renewal",
+    ]
+    cooldown_days: Annotated[int, Field(ge=0, le=365)] = 14
+    reminders: Reminders = Reminders()
+
+
 class ProgramConfig(_Strict):
     slug: str
     name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -190,6 +226,8 @@ class ProgramConfig(_Strict):
     code_length: Annotated[int, Field(ge=6, le=16)] = 8
     links: Links = Links()
     messages: Messages = Messages()
+    advocates: AdvocateSelection = AdvocateSelection()
+    invitations: Invitations = Invitations()
 
     @field_validator("slug")
     @classmethod
