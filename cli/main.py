@@ -14,6 +14,7 @@ from sqlalchemy import select
 from cli import context
 from cli.errors import UserError, friendly
 from cli.output import console, print_json
+from cli.rewards import ledger_app, rewards_app
 from config.program_files import load_program_files
 from db.advocates import issue_code
 from db.customers import count_customers
@@ -35,6 +36,8 @@ codes_app = typer.Typer(help="Personal referral codes, links and share URLs.", n
 app.add_typer(db_app, name="db")
 app.add_typer(programs_app, name="programs")
 app.add_typer(codes_app, name="codes")
+app.add_typer(rewards_app, name="rewards")
+app.add_typer(ledger_app, name="ledger")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -20,7 +20,9 @@ from db.models import (
     FraudSignal,
     LedgerEntry,
     OutboxMessage,
+    Program,
     Referral,
+    Review,
     RewardGrant,
     core_table,
 )
@@ -342,3 +344,119 @@ def hold_until(purchased_at: datetime, config: ProgramConfig) -> datetime:
 
 
 __all__ = ["issue_postings"]
+
+
+# --- people's decisions and questions ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GrantView:
+    id: int
+    program: str
+    customer: str
+    role: str
+    reward_type: str
+    amount_minor: int
+    currency: str
+    status: str
+    needs_approval: bool
+    hold_until: datetime | None
+    created_at: datetime
+
+
+def list_grants(session: Session, *, status: str | None, limit: int) -> list[GrantView]:
+    query = (
+        select(
+            RewardGrant.id,
+            Program.slug,
+            Customer.external_id,
+            RewardGrant.role,
+            RewardGrant.reward_type,
+            RewardGrant.amount_minor,
+            RewardGrant.currency,
+            RewardGrant.status,
+            RewardGrant.needs_approval,
+            RewardGrant.hold_until,
+            RewardGrant.created_at,
+        )
+        .join(Program, Program.id == RewardGrant.program_id)
+        .join(Customer, Customer.id == RewardGrant.beneficiary_id)
+        .order_by(RewardGrant.id.desc())
+        .limit(limit)
+    )
+    if status:
+        query = query.where(RewardGrant.status == status)
+    return [GrantView(*row) for row in session.execute(query)]
+
+
+class GrantDecisionError(ValueError):
+    pass
+
+
+def decide_grants(
+    session: Session, grant_ids: Sequence[int], *, approve: bool, who: str, reason: str
+) -> list[int]:
+    """Approve or reject waiting grants, recording who decided and why (append-only).
+
+    Approval lifts the need for a person; the refund hold still runs its course, so an
+    approved grant is issued once its hold ends. All ids must be waiting, or nothing changes.
+    """
+    ids = sorted(set(grant_ids))
+    found = dict(
+        session.execute(select(RewardGrant.id, RewardGrant.status).where(RewardGrant.id.in_(ids)))
+        .tuples()
+        .all()
+    )
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise GrantDecisionError(f"no reward grant with id {missing[0]}")
+    decided = [i for i in ids if found[i] != "pending"]
+    if decided:
+        raise GrantDecisionError(
+            f"grant {decided[0]} is {found[decided[0]]}, not pending: only waiting grants "
+            "can be approved or rejected"
+        )
+    if approve:
+        session.execute(
+            update(RewardGrant)
+            .where(RewardGrant.id.in_(ids))
+            .values(needs_approval=False, status_changed_at=utcnow()),
+            execution_options={"synchronize_session": False},
+        )
+    else:
+        session.execute(
+            update(RewardGrant)
+            .where(RewardGrant.id.in_(ids))
+            .values(status="rejected", status_changed_at=utcnow()),
+            execution_options={"synchronize_session": False},
+        )
+    session.execute(
+        insert(Review),
+        [
+            {
+                "grant_id": i,
+                "decision": "approve" if approve else "reject",
+                "decided_by": who,
+                "reason": reason,
+            }
+            for i in ids
+        ],
+    )
+    return ids
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    account: str
+    currency: str
+    amount_minor: int
+
+
+def balances(session: Session, customer_id: int) -> list[Balance]:
+    rows = session.execute(
+        select(LedgerEntry.account, LedgerEntry.currency, func.sum(LedgerEntry.amount_minor))
+        .where(LedgerEntry.customer_id == customer_id)
+        .group_by(LedgerEntry.account, LedgerEntry.currency)
+        .order_by(LedgerEntry.account)
+    )
+    return [Balance(account, currency, int(total or 0)) for account, currency, total in rows]

@@ -9,7 +9,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from sqlalchemy import select
 
 from config.settings import Settings, load_settings
-from db.engine import engine_for
+from db.engine import engine_for, transaction
+from db.programs import Programs
 from db.types import utcnow
 
 
@@ -30,3 +31,8 @@ def publish_table(key: str, rows: list[dict[str, Any]], description: str) -> Non
 
 def publish_markdown(key: str, markdown: str, description: str) -> None:
     create_markdown_artifact(key=key, markdown=markdown, description=description)
+
+
+def program_slugs(database_url: str) -> list[str]:
+    with transaction(engine_for(database_url)) as session:
+        return [p.slug for p in Programs(session).list()]

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from referral.programs import Approval, ProgramConfig, RewardType, Role
+from referral.milestones import milestone_key
+from referral.programs import Approval, Milestone, ProgramConfig, RewardType, Role
 
 # Credits, points and discounts are liabilities we hold for the customer; cash and products
 # are owed until a payout connector confirms them.
@@ -26,6 +27,7 @@ class GrantPlan:
     description: str
     needs_approval: bool
     hold_until: datetime
+    campaign_id: int | None = None
 
 
 def grant_key(referral_id: int, role: Role | str) -> str:
@@ -119,3 +121,30 @@ def clawback_postings(issued: Sequence[LedgerPosting]) -> list[LedgerPosting]:
         )
         for p in issued
     ]
+
+
+def plan_milestone_grant(
+    config: ProgramConfig,
+    *,
+    program_id: int,
+    customer_id: int,
+    milestone: Milestone,
+    at: datetime,
+) -> GrantPlan | None:
+    """A milestone bonus follows referrals that were already validated: no further hold."""
+    spec = milestone.reward
+    if spec is None:
+        return None
+    return GrantPlan(
+        idempotency_key=milestone_key(program_id, customer_id, milestone.referrals),
+        program_id=program_id,
+        referral_id=None,
+        beneficiary_id=customer_id,
+        role="milestone",
+        reward_type=spec.type.value,
+        amount_minor=spec.value_minor(config.currency),
+        currency=spec.resolved_currency(config.currency),
+        description=spec.description or milestone.name,
+        needs_approval=config.approval is Approval.MANUAL,
+        hold_until=at,
+    )

@@ -1,0 +1,32 @@
+"""Pay milestone bonuses and upgrade tiers for every program, a batch of advocates per task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from flows.common import program_slugs, publish_table, settings_and_url
+from tasks.milestones import milestone_rewards_batch
+
+
+@flow(name="milestone-rewards", log_prints=True)
+def milestone_rewards(program: str | None = None, batch_size: int | None = None) -> dict[str, Any]:
+    settings, url = settings_and_url()
+    size = batch_size or settings.batch_size
+    totals = {"advocates": 0, "grants": 0, "tier_upgrades": 0}
+    for slug in [program] if program else program_slugs(url):
+        cursor = 0
+        while True:
+            batch = milestone_rewards_batch(url, slug, cursor, size)
+            for name in totals:
+                totals[name] += batch[name]
+            if batch["cursor"] is None:
+                break
+            cursor = batch["cursor"]
+    publish_table(
+        "milestone-rewards",
+        [{"measure": k, "value": v} for k, v in totals.items()],
+        "Milestone bonuses granted and tiers upgraded",
+    )
+    return totals
