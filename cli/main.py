@@ -12,6 +12,8 @@ from rich.table import Table
 from sqlalchemy import select
 
 from cli import context
+from cli import flows as flows_cli
+from cli.campaigns import campaigns_app
 from cli.errors import UserError, friendly
 from cli.output import console, print_json
 from cli.rewards import ledger_app, rewards_app
@@ -38,6 +40,9 @@ app.add_typer(programs_app, name="programs")
 app.add_typer(codes_app, name="codes")
 app.add_typer(rewards_app, name="rewards")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(campaigns_app, name="campaigns")
+app.command("run")(flows_cli.run)
+app.command("up")(flows_cli.up)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -226,6 +231,12 @@ def print_demo_summary(summary: dict[str, Any]) -> None:
         )
         if grant["status"] == "issued" and grant["currency"] != "PTS":
             cost[grant["currency"]] = cost.get(grant["currency"], 0) + grant["amount_minor"]
+    milestones = summary.get("milestones", {})
+    table.add_row(
+        "milestone bonuses",
+        f"{milestones.get('grants', 0):,}",
+        f"{milestones.get('tier_upgrades', 0):,} tier upgrades",
+    )
     table.add_row(
         "cost of issued rewards", "", ", ".join(format_money(v, k) for k, v in cost.items()) or "0"
     )

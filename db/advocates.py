@@ -79,9 +79,11 @@ def enroll_top(
     *,
     top: int | None = None,
     min_score: int | None = None,
+    where: ColumnElement[bool] | None = None,
     enrolled_via: str = "identify_advocates",
 ) -> Enrolment:
-    """Enrol the best-scoring customers not yet in the program; existing advocates stay."""
+    """Enrol the best-scoring customers not yet in the program; existing advocates stay.
+    `where` narrows the candidates, e.g. a segment filter from db.segments.to_sql."""
     score = score_expression(weights).label("score")
     already = select(Advocate.customer_id).where(Advocate.program_id == program_id)
     candidates = select(
@@ -90,6 +92,8 @@ def enroll_top(
         cast(score, Float).label("score"),
         literal(enrolled_via).label("enrolled_via"),
     ).where(Customer.id.not_in(already.scalar_subquery()))
+    if where is not None:
+        candidates = candidates.where(where)
     if min_score is not None:
         candidates = candidates.where(score_expression(weights) >= min_score)
     if top is not None:

@@ -113,6 +113,7 @@ def insert_grants(session: Session, plans: Sequence[GrantPlan]) -> None:
             "currency": p.currency,
             "description": p.description,
             "needs_approval": p.needs_approval,
+            "campaign_id": p.campaign_id,
             "status": "pending",
             "hold_until": p.hold_until,
         }
@@ -238,24 +239,31 @@ def mark_issued(session: Session, grant_ids: Sequence[int], coupons: dict[int, s
     )
 
 
-def complete_rewarded_referrals(session: Session, referral_ids: set[int]) -> None:
-    """A referral is rewarded once none of its grants is still waiting."""
-    if not referral_ids:
-        return
-    waiting = select(RewardGrant.referral_id).where(
-        RewardGrant.referral_id.in_(sorted(referral_ids)),
-        RewardGrant.status.in_(("pending", "approved", "needs_reconciliation")),
-    )
-    session.execute(
-        update(Referral)
+def complete_rewarded_referrals(session: Session, referral_ids: set[int] | None) -> int:
+    """A referral is rewarded once none of its grants is still waiting.
+
+    With ids, only those referrals (the batch just issued); with None, every approved
+    referral. Two runs issuing the two grants of one referral at the same moment each see
+    the other's grant as still waiting, so each run ends with the full sweep.
+    """
+    if referral_ids is not None and not referral_ids:
+        return 0
+    waiting = (
+        select(RewardGrant.id)
         .where(
-            Referral.id.in_(sorted(referral_ids)),
-            Referral.status == "approved",
-            Referral.id.not_in(waiting),
+            RewardGrant.referral_id == Referral.id,
+            RewardGrant.status.in_(("pending", "approved", "needs_reconciliation")),
         )
-        .values(status="rewarded", status_changed_at=utcnow()),
+        .exists()
+    )
+    statement = update(Referral).where(Referral.status == "approved", ~waiting)
+    if referral_ids is not None:
+        statement = statement.where(Referral.id.in_(sorted(referral_ids)))
+    result = session.execute(
+        statement.values(status="rewarded", status_changed_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def unique_coupons(session: Session, count: int, length: int = 10) -> list[str]:

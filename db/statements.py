@@ -13,9 +13,14 @@ from db.engine import is_postgres
 
 
 def insert_ignore(session: Session, model: Any) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING: unique keys make a repeated write a no-op."""
+    """INSERT ... ON CONFLICT DO NOTHING: unique keys make a repeated write a no-op.
+
+    Built on the Core table, not the ORM entity: the ORM sends such an insert once per row,
+    while Core batches a list of rows into multi-row statements.
+    """
     dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
-    return dialect_insert(model).on_conflict_do_nothing()
+    target = getattr(model, "__table__", model)
+    return dialect_insert(target).on_conflict_do_nothing()
 
 
 def claim(session: Session, query: Select[Any]) -> Select[Any]:

@@ -15,8 +15,7 @@ from db.migrate import upgrade
 from db.programs import Programs
 from db.summary import engine_summary
 from flows.common import database_now, publish_markdown, settings_and_url
-from flows.distribute_rewards import distribute_rewards
-from flows.process_conversions import process_conversions
+from flows.nightly import nightly
 from tasks.advocates import enroll_advocates, issue_codes_batch
 from tasks.crm import seed_customers_batch
 from tasks.simulate import simulate_activity
@@ -78,10 +77,12 @@ def demo(
     activity = simulate_activity(
         url, program, seed=seed, now=today, pepper=pepper, batch_size=settings.batch_size
     )
-    conversions = process_conversions()
-    rewards = distribute_rewards()
+    # Advocates are enrolled above with the demo's own count, so the chain skips that step.
+    chain = nightly(identify=False)
+    conversions, rewards = chain["process_conversions"], chain["distribute_rewards"]
     summary = summarise(url, program)
     summary.update(
+        milestones=chain["milestone_rewards"],
         loaded=loaded,
         enrolment=enrolment,
         activity=activity,

@@ -7,7 +7,12 @@ from typing import Any
 from prefect import flow
 
 from flows.common import publish_table, settings_and_url
-from tasks.rewards import grant_rewards_batch, issue_rewards_batch, release_holds
+from tasks.rewards import (
+    complete_rewarded,
+    grant_rewards_batch,
+    issue_rewards_batch,
+    release_holds,
+)
 
 
 @flow(name="distribute-rewards", log_prints=True)
@@ -25,6 +30,7 @@ def distribute_rewards(batch_size: int | None = None) -> dict[str, Any]:
         issued += issue["issued"]
         for kind, amount in issue["by_type"].items():
             by_type[kind] = by_type.get(kind, 0) + amount
+    complete_rewarded(url)
     summary = {
         "referrals_rewarded": referrals,
         "grants_created": granted,

@@ -104,6 +104,9 @@ class _Batch:
         self.referrals = {
             (r.program_id, r.referee_id): r for r in q.referrals_of(session, customers)
         }
+        self.keys_by_referee: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for key in self.referrals:
+            self.keys_by_referee[key[1]].append(key)
         referrers = {t.advocate_customer_id for t in touches}
         referrers |= {o.customer_id for o in self.promo.values()}
         referrers |= {r.referrer_id for r in self.referrals.values()}
@@ -172,6 +175,7 @@ class _Batch:
                         referred_at=n.row["referred_at"],
                         qualifying_conversion_id=None,
                     )
+                    self.keys_by_referee[key[1]].append(key)
                     self.summary.referrals_created += 1
                     self.summary.flagged += n.row["status"] == "flagged"
                     self.summary.rejected += n.row["status"] == "rejected"
@@ -246,7 +250,7 @@ class _Batch:
     # --- pass 2: what each conversion means for those referrals --------------------------
 
     def outcome_of(self, conversion: q.PendingConversion) -> tuple[str, int | None]:
-        mine = [r for r in self.referrals.values() if r.referee_id == conversion.customer_id]
+        mine = self._referrals_of(conversion.customer_id)
         if conversion.kind == "refund":
             return self._refund(conversion)
         if conversion.kind == "signup":
@@ -310,7 +314,11 @@ class _Batch:
         if original is None:
             return "refund_unreferred", None
         purchase_id, amount = original
-        hit = [r for r in self.referrals.values() if r.qualifying_conversion_id == purchase_id]
+        hit = [
+            r
+            for r in self._referrals_of(conversion.customer_id)
+            if r.qualifying_conversion_id == purchase_id
+        ]
         if not hit or hit[0].status == "voided":
             return "refund_unreferred", hit[0].id if hit else None
         referral = hit[0]
@@ -323,6 +331,9 @@ class _Batch:
         self.status_changes.pop(referral.id, None)
         self.summary.voided += 1
         return "refund_voided_referral", referral.id
+
+    def _referrals_of(self, referee_id: int) -> list[q.ReferralState]:
+        return [self.referrals[key] for key in self.keys_by_referee.get(referee_id, ())]
 
     def _ordered_before(self, conversion: q.PendingConversion, referred_at: datetime) -> bool:
         """Was the referee already a customer when referred: by the CRM's record or ours."""

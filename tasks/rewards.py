@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from db import campaigns
 from db import rewards as q
 from db.engine import engine_for, transaction
 from db.programs import Programs
-from referral.programs import RewardType
+from referral.campaigns import boosted, pick
+from referral.programs import ProgramConfig, RewardType, Role
 from referral.rewards import GrantPlan, issue_postings, plan_referral_grants
 from tasks.base import database_task
 
@@ -18,27 +21,67 @@ from tasks.base import database_task
 def grant_batch(session: Session, batch_size: int) -> dict[str, int]:
     referrals = q.claim_qualified(session, batch_size)
     if not referrals:
-        return {"referrals": 0, "grants": 0}
+        return {"referrals": 0, "grants": 0, "boosted": 0}
     programs = Programs(session)
     counts = q.rewarded_counts(session, {(r.program_id, r.referrer_id) for r in referrals})
+    boosts = _CampaignBoosts(session, referrals)
     plans: list[GrantPlan] = []
+    configs: dict[int, ProgramConfig] = {}
     for referral in referrals:
-        config = programs.by_version_id(referral.program_version_id).config
+        if referral.program_version_id not in configs:
+            loaded = programs.by_version_id(referral.program_version_id)
+            configs[referral.program_version_id] = loaded.config
+        config = configs[referral.program_version_id]
         key = (referral.program_id, referral.referrer_id)
         counts[key] = counts.get(key, 0) + 1
-        plans += plan_referral_grants(
-            config,
-            program_id=referral.program_id,
-            referral_id=referral.id,
-            referrer_id=referral.referrer_id,
-            referee_id=referral.referee_id,
-            nth_referral=counts[key],
-            purchase_minor=referral.purchase_minor,
-            purchased_at=referral.purchased_at,
-        )
+        plans += [
+            boosts.apply(plan, referral)
+            for plan in plan_referral_grants(
+                config,
+                program_id=referral.program_id,
+                referral_id=referral.id,
+                referrer_id=referral.referrer_id,
+                referee_id=referral.referee_id,
+                nth_referral=counts[key],
+                purchase_minor=referral.purchase_minor,
+                purchased_at=referral.purchased_at,
+            )
+        ]
     q.insert_grants(session, plans)
     q.mark_referrals(session, [r.id for r in referrals], "approved")
-    return {"referrals": len(referrals), "grants": len(plans)}
+    boosted = sum(1 for p in plans if p.campaign_id is not None)
+    return {"referrals": len(referrals), "grants": len(plans), "boosted": boosted}
+
+
+class _CampaignBoosts:
+    """Seasonal multipliers and bonuses for referrers whose qualifying purchase fell inside
+    a campaign window and who belong to its audience."""
+
+    def __init__(self, session: Session, referrals: list[q.QualifiedReferral]) -> None:
+        since = min(r.purchased_at for r in referrals)
+        self.windows = campaigns.windows(session, sorted({r.program_id for r in referrals}), since)
+        referrers = {r.referrer_id for r in referrals}
+        self.members = {
+            w.id: campaigns.audience_members(session, w, referrers)
+            for w in self.windows
+            if w.audience
+        }
+
+    def apply(self, plan: GrantPlan, referral: q.QualifiedReferral) -> GrantPlan:
+        if plan.role != Role.REFERRER or not self.windows:
+            return plan
+        eligible = [
+            (w.id, w.starts_at, w.ends_at, w.multiplier_bp, w.bonus_minor)
+            for w in self.windows
+            if w.program_id == plan.program_id
+            and (not w.audience or plan.beneficiary_id in self.members[w.id])
+        ]
+        chosen = pick(eligible, referral.purchased_at)
+        if chosen is None:
+            return plan
+        campaign_id, multiplier_bp, bonus_minor = chosen
+        amount = boosted(plan.amount_minor, multiplier_bp, bonus_minor)
+        return replace(plan, amount_minor=amount, campaign_id=campaign_id)
 
 
 def issue_batch(session: Session, batch_size: int) -> dict[str, Any]:
@@ -114,3 +157,9 @@ def release_holds(database_url: str) -> int:
 def issue_rewards_batch(database_url: str, batch_size: int) -> dict[str, Any]:
     with transaction(engine_for(database_url)) as session:
         return issue_batch(session, batch_size)
+
+
+@database_task("complete-rewarded-referrals")
+def complete_rewarded(database_url: str) -> int:
+    with transaction(engine_for(database_url)) as session:
+        return q.complete_rewarded_referrals(session, None)

@@ -44,23 +44,34 @@ def test_upgrading_a_database_with_rewards_keeps_every_row(engine):
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     upgrade(engine, "0001")
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO customers (source, external_id) VALUES ('crm', 'C1'), ('crm', 'C2')"))
-        connection.execute(text(
-            "INSERT INTO programs (slug, name, type, current_version) "
-            "VALUES ('p1', 'P', 'customer', 1)"))
-        connection.execute(text(
-            "INSERT INTO reward_grants (idempotency_key, program_id, beneficiary_id, role, "
-            "reward_type, amount_minor, currency, status) "
-            "VALUES ('k1', 1, 1, 'referrer', 'credit', 1000, 'USD', 'issued')"))
-        connection.execute(text(
-            "INSERT INTO ledger_entries (transaction_id, grant_id, customer_id, account, kind, "
-            "amount_minor, currency) VALUES ('t1', 1, 1, 'customer:1:credit', 'issue', 1000, "
-            "'USD')"))
+        connection.execute(
+            text("INSERT INTO customers (source, external_id) VALUES ('crm', 'C1'), ('crm', 'C2')")
+        )
+        connection.execute(
+            text(
+                "INSERT INTO programs (slug, name, type, current_version) "
+                "VALUES ('p1', 'P', 'customer', 1)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO reward_grants (idempotency_key, program_id, beneficiary_id, role, "
+                "reward_type, amount_minor, currency, status) "
+                "VALUES ('k1', 1, 1, 'referrer', 'credit', 1000, 'USD', 'issued')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO ledger_entries (transaction_id, grant_id, customer_id, account, kind, "
+                "amount_minor, currency) VALUES ('t1', 1, 1, 'customer:1:credit', 'issue', 1000, "
+                "'USD')"
+            )
+        )
     upgrade(engine)
     assert current_revision(engine) == head_revision(engine)
     with engine.connect() as connection:
-        grant = connection.execute(text(
-            "SELECT amount_minor, campaign_id FROM reward_grants")).one()
+        grant = connection.execute(
+            text("SELECT amount_minor, campaign_id FROM reward_grants")
+        ).one()
         assert tuple(grant) == (1000, None)
         assert connection.execute(text("SELECT count(*) FROM ledger_entries")).scalar() == 1

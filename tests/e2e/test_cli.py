@@ -109,3 +109,20 @@ def test_programs_seed_and_codes_end_to_end(cli):
         "codes", "issue", "--program", "friends", "--customer", "C0000008", "--vanity", "a!"
     )
     assert bad_vanity.code == 1 and len(bad_vanity.stderr.strip().splitlines()) == 1
+
+
+def test_run_a_flow_by_name_and_manage_rewards(cli):
+    assert cli("db", "upgrade").code == 0
+    assert cli("programs", "apply", str(BUNDLED / "friends.yaml")).code == 0
+    result = cli("run", "process-conversions", "--param", "batch_size=500", "--json")
+    assert result.code == 0, result.stderr[-1500:]
+    assert result.json()["conversions"] == 0
+    unknown = cli("run", "no-such-flow")
+    assert unknown.code == 1 and unknown.stderr.startswith("error: no flow named 'no-such-flow'")
+    bad = cli("run", "process-conversions", "--param", "colour=blue")
+    assert bad.code == 1 and "takes batch_size" in bad.stderr
+    assert cli("rewards", "list", "--json").json() == []
+    missing = cli("rewards", "approve", "42", "--reason", "ok")
+    assert (missing.code, missing.stderr.strip()) == (1, "error: no reward grant with id 42")
+    wrong = cli("rewards", "list", "--status", "paid")
+    assert wrong.code == 1 and "--status must be one of" in wrong.stderr

@@ -1,0 +1,173 @@
+"""The conversion pipeline's throughput on PostgreSQL: attribution, validation, basic fraud,
+grants, ledger and outbox for N conversions (half sign-ups, half purchases).
+
+    python -m bench.pipeline --conversions 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import time
+from datetime import UTC, datetime, timedelta
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select, text
+
+from db.advocates import enroll_top, issue_missing_codes
+from db.customers import upsert_customers
+from db.engine import make_engine, transaction
+from db.ingest import Click, record_clicks, record_events
+from db.migrate import upgrade
+from db.models import ReferralCode
+from db.programs import Programs
+from db.rewards import release_holds
+from referral.events import Event
+from referral.fraud.basic import BasicRuleSet
+from referral.scoring import ScoreWeights
+from tasks.conversions import process_batch
+from tasks.rewards import grant_batch, issue_batch
+
+console = Console()
+PEPPER = b"bench-pepper"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--conversions", type=int, default=100_000)
+    parser.add_argument("--advocates", type=int, default=5_000)
+    parser.add_argument("--batch-size", type=int, default=5_000)
+    args = parser.parse_args()
+    engine = make_engine(os.environ["REFERRAL_TEST_POSTGRES_URL"])
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE customers, programs RESTART IDENTITY CASCADE"))
+    referees = args.conversions // 2
+    now = datetime.now(UTC).replace(microsecond=0)
+    started = time.perf_counter()
+    with transaction(engine) as session:
+        upsert_customers(
+            session,
+            [
+                {
+                    "source": "crm",
+                    "external_id": f"A{i}",
+                    "email": f"a{i}@example.com",
+                    "email_normalized": f"a{i}@example.com",
+                    "orders_count": 3,
+                }
+                for i in range(args.advocates)
+            ],
+        )
+        program = Programs(session).create(
+            slug="bench",
+            name="Bench",
+            hold_days=0,
+            minimum_purchase="20.00",
+            referrer_reward={"type": "credit", "amount": "10.00"},
+            referee_reward={"type": "discount", "amount": 15, "unit": "percent"},
+        )
+        enroll_top(session, program.id, ScoreWeights(), top=args.advocates)
+        issue_missing_codes(session, program.id, length=8)
+        codes = list(session.scalars(select(ReferralCode.code)))
+    for start in range(0, referees, 10_000):
+        chunk = range(start, min(start + 10_000, referees))
+        with transaction(engine) as session:
+            record_clicks(
+                session,
+                [
+                    Click(
+                        codes[i % len(codes)],
+                        "email",
+                        f"v{i}",
+                        None,
+                        "198.51.100.1",
+                        "UA",
+                        now - timedelta(days=3),
+                    )
+                    for i in chunk
+                ],
+                pepper=PEPPER,
+            )
+            record_events(
+                session,
+                [
+                    Event.model_validate(e)
+                    for i in chunk
+                    for e in (
+                        {
+                            "id": f"su{i}",
+                            "type": "signup",
+                            "occurred_at": now - timedelta(days=2),
+                            "visitor_id": f"v{i}",
+                            "customer": {"external_id": f"R{i}", "email": f"r{i}@example.org"},
+                        },
+                        {
+                            "id": f"po{i}",
+                            "type": "purchase",
+                            "occurred_at": now - timedelta(days=1),
+                            "order_id": f"O{i}",
+                            "amount": 2500 + (i % 50) * 100,
+                            "currency": "USD",
+                            "customer": {"external_id": f"R{i}"},
+                        },
+                    )
+                ],
+                source="shop",
+                customer_source="crm",
+                pepper=PEPPER,
+            )
+    console.print(
+        f"set-up: {args.conversions:,} conversions recorded in "
+        f"{time.perf_counter() - started:.1f} s (not timed below)"
+    )
+
+    stages: list[tuple[str, int, float]] = []
+    started = time.perf_counter()
+    processed = 0
+    while True:
+        with transaction(engine) as session:
+            done = process_batch(session, args.batch_size, BasicRuleSet()).conversions
+        if not done:
+            break
+        processed += done
+    stages.append(("attribute + validate + fraud", processed, time.perf_counter() - started))
+    mark = time.perf_counter()
+    granted = 0
+    while True:
+        with transaction(engine) as session:
+            batch = grant_batch(session, args.batch_size)
+        if not batch["referrals"]:
+            break
+        granted += batch["grants"]
+    with transaction(engine) as session:
+        release_holds(session)
+    issued = 0
+    while True:
+        with transaction(engine) as session:
+            n = issue_batch(session, args.batch_size)["issued"]
+        if not n:
+            break
+        issued += n
+    stages.append(("grants + ledger + outbox", issued, time.perf_counter() - mark))
+    total = time.perf_counter() - started
+
+    table = Table(title=f"conversion pipeline on PostgreSQL, batch {args.batch_size:,}")
+    for column in ("stage", "rows", "seconds", "rows/s"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for stage, rows, seconds in stages:
+        table.add_row(stage, f"{rows:,}", f"{seconds:.2f}", f"{rows / seconds:,.0f}")
+    table.add_row(
+        "end to end (conversions)", f"{processed:,}", f"{total:.2f}", f"{processed / total:,.0f}"
+    )
+    console.print(table)
+    console.print(
+        f"target >= 20,000 conversions/s end to end; "
+        f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""Every flow by its Prefect name, loaded on demand (importing a flow imports its tasks)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+FLOWS: dict[str, str] = {
+    "identify-advocates": "flows.identify_advocates:identify_advocates",
+    "process-conversions": "flows.process_conversions:process_conversions",
+    "distribute-rewards": "flows.distribute_rewards:distribute_rewards",
+    "milestone-rewards": "flows.milestone_rewards:milestone_rewards",
+    "seasonal-campaigns": "flows.seasonal_campaigns:seasonal_campaigns",
+    "nightly": "flows.nightly:nightly",
+    "demo": "flows.demo:demo",
+}
+
+
+class UnknownFlow(LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no flow named {name!r}; flows: {', '.join(sorted(FLOWS))}")
+
+
+def load(name: str) -> Any:
+    if name not in FLOWS:
+        raise UnknownFlow(name)
+    module, attribute = FLOWS[name].split(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def entrypoint(name: str) -> str:
+    """The `path.py:function` form prefect.yaml uses."""
+    module, attribute = FLOWS[name].split(":")
+    return f"{module.replace('.', '/')}.py:{attribute}"
