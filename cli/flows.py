@@ -65,16 +65,25 @@ def up(
     port: Annotated[int, typer.Option(help="Port of the Prefect UI and API.")] = 4200,
 ) -> None:
     """Start the Prefect server (UI on :4200) and serve every flow on its schedule."""
-    from prefect import serve
+    from cli import context
+    from db.migrate import upgrade
 
+    # Scheduled runs start within minutes: the schema must be current before they do.
+    upgrade(context.engine(context.settings(), require_current=False))
     api = f"http://127.0.0.1:{port}/api"
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
         [sys.executable, "-m", "prefect", "server", "start", "--port", str(port)],
         env={**os.environ, "PREFECT_API_URL": api},
+        # Its own session: Ctrl-C reaches the runner first, which pauses its deployments on
+        # the still-running server before we stop the server ourselves.
+        start_new_session=True,
     )
     try:
         _wait_for(f"{api}/health", server)
         os.environ["PREFECT_API_URL"] = api
+        # Imported only now: Prefect reads its API address when its settings first load.
+        from prefect import serve
+
         deployments = _deployments()
         console.print(
             f"Prefect UI: http://127.0.0.1:{port}  ·  serving "

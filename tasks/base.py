@@ -10,13 +10,18 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, OperationalError):
-        return True
+    """Lost connections, lock waits, serialization failures and deadlocks: re-running the
+    transaction can succeed. A missing table or a constraint violation cannot."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    # PostgreSQL serialization failures and deadlocks: the transaction may simply be re-run.
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return code in {"40001", "40P01"}
+    original = getattr(exc, "orig", None)
+    code = getattr(original, "sqlstate", None)
+    if code:
+        return code.startswith("08") or code in {"40001", "40P01", "55P03", "57P01"}
+    if isinstance(exc, OperationalError):
+        message = str(original).lower()
+        return "locked" in message or "busy" in message
+    return False
 
 
 def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
