@@ -244,23 +244,33 @@ def complete_rewarded_referrals(session: Session, referral_ids: set[int] | None)
 
     With ids, only those referrals (the batch just issued); with None, every approved
     referral. Two runs issuing the two grants of one referral at the same moment each see
-    the other's grant as still waiting, so each run ends with the full sweep.
+    the other's grant as still waiting, so each run ends with the full sweep. Two plain
+    indexed reads and one keyed update: a correlated NOT EXISTS planned badly at scale.
     """
-    if referral_ids is not None and not referral_ids:
-        return 0
-    waiting = (
-        select(RewardGrant.id)
-        .where(
-            RewardGrant.referral_id == Referral.id,
-            RewardGrant.status.in_(("pending", "approved", "needs_reconciliation")),
+    if referral_ids is None:
+        referral_ids = set(
+            session.scalars(select(Referral.id).where(Referral.status == "approved"))
         )
-        .exists()
+    if not referral_ids:
+        return 0
+    ids = sorted(referral_ids)
+    waiting = set(
+        session.scalars(
+            select(RewardGrant.referral_id)
+            .where(
+                RewardGrant.referral_id.in_(ids),
+                RewardGrant.status.in_(("pending", "approved", "needs_reconciliation")),
+            )
+            .distinct()
+        )
     )
-    statement = update(Referral).where(Referral.status == "approved", ~waiting)
-    if referral_ids is not None:
-        statement = statement.where(Referral.id.in_(sorted(referral_ids)))
+    done = [i for i in ids if i not in waiting]
+    if not done:
+        return 0
     result = session.execute(
-        statement.values(status="rewarded", status_changed_at=utcnow()),
+        update(Referral)
+        .where(Referral.id.in_(done), Referral.status == "approved")
+        .values(status="rewarded", status_changed_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
