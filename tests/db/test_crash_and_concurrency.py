@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -78,10 +77,12 @@ def _qualified_referrals(engine, n=REFERRALS):
                 break
 
 
-def _worker(url, batch_size=25):
+def _worker(url, batch_size=25, *kill):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.db.reward_worker", url, str(batch_size)], cwd=ROOT, env=env
+        [sys.executable, "-m", "tests.db.reward_worker", url, str(batch_size), *map(str, kill)],
+        cwd=ROOT,
+        env=env,
     )
 
 
@@ -115,18 +116,12 @@ def _assert_paid_exactly_once(engine):
 
 def test_a_run_killed_mid_batch_is_finished_by_the_next_without_paying_twice(engine, database_url):
     _qualified_referrals(engine)
-    worker = _worker(database_url)
-    deadline = time.monotonic() + 60
-    # Kill it while it is part-way: some grants written, not all of them issued.
-    while time.monotonic() < deadline:
-        issued = _count(engine, RewardGrant, RewardGrant.status == "issued")
-        if _count(engine, RewardGrant) > 0 and issued < 2 * REFERRALS:
-            break
-        time.sleep(0.02)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=30)
+    worker = _worker(database_url, 25, 7)  # killed inside its 7th issue batch
+    worker.wait(timeout=120)
     assert worker.returncode == -signal.SIGKILL
-    assert _count(engine, RewardGrant, RewardGrant.status == "issued") < 2 * REFERRALS
+    issued = _count(engine, RewardGrant, RewardGrant.status == "issued")
+    assert issued == 6 * 25  # six batches committed, the seventh rolled back
+    assert _count(engine, LedgerEntry) == 2 * issued
     rerun = _worker(database_url)
     assert rerun.wait(timeout=240) == 0
     _assert_paid_exactly_once(engine)
