@@ -231,6 +231,14 @@ def print_demo_summary(summary: dict[str, Any]) -> None:
         )
         if grant["status"] == "issued" and grant["currency"] != "PTS":
             cost[grant["currency"]] = cost.get(grant["currency"], 0) + grant["amount_minor"]
+    invited = sum(r.get("invited", 0) for r in summary.get("invitations", {}).values())
+    table.add_row("invitations queued", f"{invited:,}", "by consented channel")
+    delivery = summary.get("delivery", {})
+    table.add_row(
+        "messages delivered",
+        f"{delivery.get('sent', 0):,}",
+        f"data/outbox/*.jsonl; {delivery.get('dead', 0):,} refused (consent, suppression)",
+    )
     milestones = summary.get("milestones", {})
     table.add_row(
         "milestone bonuses",
@@ -240,7 +248,7 @@ def print_demo_summary(summary: dict[str, Any]) -> None:
     table.add_row(
         "cost of issued rewards", "", ", ".join(format_money(v, k) for k, v in cost.items()) or "0"
     )
-    table.add_row("notifications queued", f"{summary['outbox_pending']:,}", "outbox")
+    table.add_row("notifications waiting", f"{summary['outbox_pending']:,}", "outbox")
     console.print(table)
 
 

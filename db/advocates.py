@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.engine import is_postgres
-from db.models import Advocate, Customer, ReferralCode
+from db.models import Advocate, Customer, Program, ReferralCode
 from db.statements import insert_ignore
 from db.types import days_since, utcnow
 from referral.codes import InvalidCode, new_codes, validate_vanity
@@ -53,7 +53,7 @@ def score_expression(weights: ScoreWeights) -> ColumnElement[Any]:
     engagement = capped(
         c.email_opens_90d + 2 * c.email_clicks_90d + 3 * c.reviews_count, CAPS["engagement"]
     )
-    tenure = capped(func.coalesce(func.floor(days_since(c.customer_since)), 0), CAPS["tenure_days"])
+    tenure = capped(func.floor(func.coalesce(days_since(c.customer_since), 0)), CAPS["tenure_days"])
     spend = capped(c.total_spend_minor, weights.spend_cap_minor)
     weighted = (
         weights.promoter_nps * promoter
@@ -84,6 +84,9 @@ def enroll_top(
 ) -> Enrolment:
     """Enrol the best-scoring customers not yet in the program; existing advocates stay.
     `where` narrows the candidates, e.g. a segment filter from db.segments.to_sql."""
+    # Two runs at once would each fill the same top N from their own snapshot; the program
+    # row lock makes the second wait and then see the first one's advocates.
+    session.execute(select(Program.id).where(Program.id == program_id).with_for_update())
     score = score_expression(weights).label("score")
     already = select(Advocate.customer_id).where(Advocate.program_id == program_id)
     candidates = select(
@@ -112,6 +115,27 @@ def enroll_top(
     session.execute(statement)
     after = _advocate_count(session, program_id)
     return Enrolment(enrolled=after - before, already_enrolled=before)
+
+
+def count_eligible(
+    session: Session,
+    weights: ScoreWeights,
+    *,
+    min_score: int | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> int:
+    """Customers the selection admits, enrolled already or not, before any top-N cut."""
+    query = select(func.count()).select_from(Customer)
+    if where is not None:
+        query = query.where(where)
+    if min_score is not None:
+        query = query.where(score_expression(weights) >= min_score)
+    return session.scalar(query) or 0
+
+
+def missing_code_count(session: Session, program_id: int) -> int:
+    """Advocates of the program without a live code."""
+    return _missing_count(session, program_id)
 
 
 def enroll_customer(session: Session, program_id: int, customer_id: int, via: str) -> int:
@@ -274,10 +298,12 @@ __all__ = [
     "CodeTaken",
     "Enrolment",
     "InvalidCode",
+    "count_eligible",
     "enroll_customer",
     "enroll_top",
     "issue_code",
     "issue_missing_codes",
     "live_code",
+    "missing_code_count",
     "score_expression",
 ]

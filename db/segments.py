@@ -1,11 +1,16 @@
 """Segment filters as SQL: each allowlisted field maps to its customer column and every
-value is a bound parameter, so text from a program file can never change the query."""
+value is a bound parameter, so text from a program file can never change the query.
+
+Missing values: `ne` and `not_in` match a customer whose field is empty (a customer with no
+segment is "not vip"), while ordered comparisons never do (no NPS answer is neither above
+nor below 7). `is_null` and `not_null` ask about emptiness directly.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, true
+from sqlalchemy import ColumnElement, and_, or_, true
 
 from db.models import Customer
 from referral.segments import FIELDS, Condition, Op
@@ -32,7 +37,8 @@ def condition_sql(condition: Condition) -> ColumnElement[bool]:
         case Op.IN:
             return column.in_(value)
         case Op.NOT_IN:
-            return column.not_in(value)
+            # Plain NOT IN is unknown for NULL, which would drop empty fields unlike `ne`.
+            return or_(column.is_(None), column.not_in(value))
         case Op.IS_NULL:
             return column.is_(None)
         case Op.NOT_NULL:

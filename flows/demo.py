@@ -78,11 +78,13 @@ def demo(
         url, program, seed=seed, now=today, pepper=pepper, batch_size=settings.batch_size
     )
     # Advocates are enrolled above with the demo's own count, so the chain skips that step.
-    chain = nightly(identify=False)
+    chain = nightly(sync=False, identify=False)
     conversions, rewards = chain["process_conversions"], chain["distribute_rewards"]
     summary = summarise(url, program)
     summary.update(
         milestones=chain["milestone_rewards"],
+        invitations=chain["send_invitations"],
+        delivery=chain["deliver_outbox"],
         loaded=loaded,
         enrolment=enrolment,
         activity=activity,

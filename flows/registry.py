@@ -6,6 +6,10 @@ import importlib
 from typing import Any
 
 FLOWS: dict[str, str] = {
+    "sync-crm": "flows.sync_crm:sync_crm",
+    "send-invitations": "flows.send_invitations:send_invitations",
+    "reminders": "flows.reminders:reminders",
+    "deliver-outbox": "flows.deliver_outbox:deliver_outbox",
     "identify-advocates": "flows.identify_advocates:identify_advocates",
     "process-conversions": "flows.process_conversions:process_conversions",
     "distribute-rewards": "flows.distribute_rewards:distribute_rewards",

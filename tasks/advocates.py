@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from db.advocates import enroll_top, issue_missing_codes
+from typing import Any
+
+from db.advocates import count_eligible, enroll_top, issue_missing_codes, missing_code_count
+from db.customers import count_customers
 from db.engine import engine_for, transaction
 from db.programs import Programs
 from db.segments import to_sql
 from referral.scoring import ScoreWeights
+from referral.selection import limits
 from tasks.base import database_task
 
 
@@ -30,23 +34,34 @@ def enroll_advocates(
 @database_task("identify-advocates-by-program")
 def identify_by_program(
     database_url: str, program_slug: str, *, top: int | None, min_score: int | None
-) -> dict[str, int]:
-    """Score every customer once in SQL and enrol by the program's selection; explicit
-    `top`/`min_score` override the program file."""
+) -> dict[str, Any]:
+    """Score every customer in one statement and enrol by the program's selection (its
+    segment, then `top`/`min_score`, which the run's own values override); nobody already
+    enrolled is enrolled again. Returns counts only."""
     with transaction(engine_for(database_url)) as session:
         program = Programs(session).get(program_slug)
         selection = program.config.advocates
-        chosen_top = top if top is not None else selection.top
-        chosen_min = min_score if min_score is not None else selection.min_score
+        chosen = limits(selection, top=top, min_score=min_score)
+        segment = to_sql(selection.segment)
         result = enroll_top(
             session,
             program.id,
             selection.weights,
-            top=chosen_top,
-            min_score=None if chosen_top is not None and min_score is None else chosen_min,
-            where=to_sql(selection.segment),
+            top=chosen.top,
+            min_score=chosen.min_score,
+            where=segment,
         )
-    return {"enrolled": result.enrolled, "already_enrolled": result.already_enrolled}
+        return {
+            "top": chosen.top,
+            "min_score": chosen.min_score,
+            "scored": count_customers(session),
+            "eligible": count_eligible(
+                session, selection.weights, min_score=chosen.min_score, where=segment
+            ),
+            "enrolled": result.enrolled,
+            "already_enrolled": result.already_enrolled,
+            "codes_missing": missing_code_count(session, program.id),
+        }
 
 
 @database_task("issue-codes-batch")

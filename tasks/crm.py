@@ -1,4 +1,5 @@
-"""Loading CRM records into the customer mirror, a batch per task run."""
+"""Loading CRM records into the customer mirror, a batch per task run, and syncing CRM
+connectors batch by batch with their watermark."""
 
 from __future__ import annotations
 
@@ -6,10 +7,15 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
-from db.customers import upsert_customers
+from db.customers import LOADED_COLUMNS, upsert_customers
 from db.engine import engine_for, transaction
+from db.ingest import record_events
+from db.watermarks import advance_watermark, get_watermark
+from integrations.crm.base import Contact, CrmBatch, CrmConnector
+from integrations.crm.files import FileCrm
 from integrations.crm.synthetic import CustomerRecord, generate_customers
 from referral.contacts import normalize_email, normalize_phone
 from referral.privacy import address_fingerprint
@@ -100,3 +106,81 @@ def seed_customers_batch(
     rows = [customer_row(r, source=SYNTHETIC_SOURCE, pepper=pepper, region="US") for r in records]
     with transaction(engine_for(database_url)) as session:
         return upsert_customers(session, rows)
+
+
+# --- CRM sync ---------------------------------------------------------------------------
+
+CONNECTORS = ("files",)
+_CONTACT_COLUMNS = frozenset(LOADED_COLUMNS) - {"source", "email_normalized"}
+
+
+class UnknownConnector(LookupError):
+    def __init__(self, source: str) -> None:
+        super().__init__(f"no CRM connector named {source!r}; connectors: {', '.join(CONNECTORS)}")
+
+
+def open_connector(source: str, *, folder: Path, batch_size: int) -> CrmConnector:
+    if source == "files":
+        return FileCrm(folder, batch_size=batch_size)
+    raise UnknownConnector(source)
+
+
+def contact_row(contact: Contact, *, source: str, region: str) -> dict[str, Any]:
+    """A contact a connector mapped onto customer columns, with our normalizations applied.
+    Unknown keys are refused (by name only) rather than silently dropped."""
+    unknown = set(contact) - _CONTACT_COLUMNS
+    if unknown:
+        raise ValueError(f"contact fields that are no customer column: {sorted(unknown)}")
+    row = dict(contact)
+    email = row.get("email")
+    return {
+        **row,
+        "source": source,
+        "email_normalized": (normalize_email(email) or None) if email else None,
+        "phone_e164": normalize_phone(row.get("phone_e164"), region),
+    }
+
+
+@database_task("read-watermark")
+def read_watermark(database_url: str, source: str) -> str | None:
+    with transaction(engine_for(database_url)) as session:
+        return get_watermark(session, source)
+
+
+@database_task("sync-crm-batch")
+def sync_batch(
+    database_url: str,
+    batch: CrmBatch,
+    *,
+    source: str,
+    customer_source: str,
+    since: str | None,
+    pepper: bytes,
+    region: str = "US",
+) -> dict[str, Any]:
+    """Apply one batch: its customers, its events and the watermark move from `since` to
+    the batch's cursor commit together, so a crash never leaves the cursor past unsaved rows
+    and a retry re-applies the batch harmlessly (upserts and ON CONFLICT DO NOTHING)."""
+    rows = [
+        customer_row(r, source=customer_source, pepper=pepper, region=region)
+        if isinstance(r, CustomerRecord)
+        else contact_row(r, source=customer_source, region=region)
+        for r in batch.records
+    ]
+    with transaction(engine_for(database_url)) as session:
+        # First, so a second sync of the same source waits here, before any heavy work.
+        advance_watermark(session, source, since=since, to=batch.cursor)
+        customers = upsert_customers(session, rows)
+        events = (
+            record_events(
+                session,
+                batch.events,
+                source=source,
+                customer_source=customer_source,
+                pepper=pepper,
+                region=region,
+            )
+            if batch.events
+            else 0
+        )
+    return {"customers": customers, "events": events, "cursor": batch.cursor}

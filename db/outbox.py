@@ -1,0 +1,349 @@
+"""The outbox relay's reads and writes, set-based: one claim, one check and a couple of
+executemany updates per batch.
+
+A row moves `pending -> claimed (lease) -> sent | failed (retry later) | dead`. Claiming
+commits before anything is sent, and the lease keeps other relays off the row while it is
+out: a relay that dies mid-batch leaves claimed rows whose lease expires, and the next relay
+takes them again. That makes delivery at-least-once; the idempotency key goes to the provider
+so a repeat can be recognised there. Leases and retry times use the database clock.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, or_, select, tuple_, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from db.models import Customer, OutboxMessage, Suppression, core_table
+from db.statements import claim, insert_ignore
+from db.types import UTCDateTime, utcnow
+from referral.delivery import Recipient, backoff_seconds, consents_from_flags
+
+# Rows per IN (...) or VALUES list: well under SQLite's 32,766 bound parameters.
+_CHUNK = 5_000
+_ERROR_CHARS = 500
+
+
+class seconds_from_now(FunctionElement[datetime]):
+    """The database clock plus (or minus) a number of seconds, which may be a bound parameter
+    of an executemany."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(seconds_from_now, "postgresql")
+def _pg_seconds_from_now(element: seconds_from_now, compiler: SQLCompiler, **kw: Any) -> str:
+    (seconds,) = element.clauses
+    offset = compiler.process(seconds, **kw)
+    return f"(statement_timestamp() + CAST({offset} AS DOUBLE PRECISION) * INTERVAL '1 second')"
+
+
+@compiles(seconds_from_now, "sqlite")
+def _sqlite_seconds_from_now(element: seconds_from_now, compiler: SQLCompiler, **kw: Any) -> str:
+    (seconds,) = element.clauses
+    offset = compiler.process(seconds, **kw)
+    return f"strftime('%Y-%m-%d %H:%M:%f', 'now', printf('%+.3f seconds', {offset}))"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    id: int
+    idempotency_key: str
+    kind: str
+    channel: str
+    customer_id: int | None
+    template: str | None
+    payload: dict[str, Any]
+    attempts: int
+    recipient: Recipient | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    id: int
+    provider_message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    id: int
+    attempts: int
+    error: str
+    permanent: bool = False
+
+
+def enqueue(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert outbox rows, skipping keys that exist; the id of every key, new or old."""
+    if not rows:
+        return {}
+    session.execute(insert_ignore(session, OutboxMessage), list(rows))
+    return ids_by_key(session, [row["idempotency_key"] for row in rows])
+
+
+def ids_by_key(session: Session, keys: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(keys)):
+        found.update(
+            session.execute(
+                select(OutboxMessage.idempotency_key, OutboxMessage.id).where(
+                    OutboxMessage.idempotency_key.in_(chunk)
+                )
+            )
+            .tuples()
+            .all()
+        )
+    return found
+
+
+def claim_due(
+    session: Session,
+    *,
+    limit: int,
+    worker: str,
+    lease_seconds: int,
+    kinds: Collection[str] = ("notification",),
+) -> list[ClaimedMessage]:
+    """Claim up to `limit` rows that are due: pending or failed with available_at passed, or
+    claimed by a relay whose lease has run out. Each gets a lease, the worker's name and one
+    more attempt. Only `kinds` are taken: payouts wait for the payout connector.
+
+    On PostgreSQL the selection skips rows another relay has locked; if that relay commits
+    first, the re-check of the WHERE clause on the locked row sees its new lease and drops it.
+    """
+    due = or_(
+        and_(
+            OutboxMessage.status.in_(("pending", "failed")),
+            OutboxMessage.available_at <= utcnow(),
+        ),
+        and_(OutboxMessage.status == "claimed", OutboxMessage.lease_until < utcnow()),
+    )
+    ids = list(
+        session.scalars(
+            claim(
+                session,
+                select(OutboxMessage.id)
+                .where(OutboxMessage.kind.in_(list(kinds)), due)
+                .order_by(OutboxMessage.available_at, OutboxMessage.id)
+                .limit(limit),
+            )
+        )
+    )
+    if not ids:
+        return []
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(
+            status="claimed",
+            lease_until=seconds_from_now(lease_seconds),
+            claimed_by=worker[:64],
+            attempts=OutboxMessage.attempts + 1,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    rows = session.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.idempotency_key,
+            OutboxMessage.kind,
+            OutboxMessage.channel,
+            OutboxMessage.customer_id,
+            OutboxMessage.template,
+            OutboxMessage.payload,
+            OutboxMessage.attempts,
+            Customer.id,
+            Customer.name,
+            Customer.email,
+            Customer.phone_e164,
+            Customer.consent_email,
+            Customer.consent_sms,
+            Customer.consent_whatsapp,
+            Customer.preferred_channel,
+        )
+        .outerjoin(Customer, Customer.id == OutboxMessage.customer_id)
+        .where(OutboxMessage.id.in_(ids))
+        .order_by(OutboxMessage.id)
+    )
+    claimed = []
+    for row in rows:
+        recipient = None
+        if row[8] is not None:
+            recipient = Recipient(
+                name=row[9],
+                email=row[10],
+                phone_e164=row[11],
+                consents=consents_from_flags(email=row[12], sms=row[13], whatsapp=row[14]),
+                preferred_channel=row[15],
+            )
+        (id_, key, kind, channel, customer_id, template, payload, attempts) = row[:8]
+        claimed.append(
+            ClaimedMessage(
+                id_, key, kind, channel, customer_id, template, payload, attempts, recipient
+            )
+        )
+    return claimed
+
+
+def suppressed(session: Session, pairs: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (channel, address) pairs among `pairs` that are on the suppression list."""
+    unique = sorted(set(pairs))
+    found: set[tuple[str, str]] = set()
+    for chunk in _chunks(unique):
+        rows = session.execute(
+            select(Suppression.channel, Suppression.address).where(
+                tuple_(Suppression.channel, Suppression.address).in_(chunk)
+            )
+        )
+        found.update(rows.tuples())
+    return found & set(unique)
+
+
+def mark_sent(session: Session, results: Sequence[Sent]) -> None:
+    """Record what the provider accepted. Only rows still claimed change: a row that an
+    operator retried or killed meanwhile keeps its new state."""
+    if not results:
+        return
+    table = core_table(OutboxMessage)
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.status == "claimed")
+        .values(
+            status="sent",
+            provider_message_id=bindparam("b_provider_id"),
+            sent_at=utcnow(),
+            lease_until=None,
+            last_error=None,
+        ),
+        [{"b_id": r.id, "b_provider_id": r.provider_message_id} for r in results],
+        execution_options={"synchronize_session": False},
+    )
+
+
+def mark_failed(
+    session: Session,
+    failures: Sequence[Failure],
+    *,
+    max_attempts: int,
+    backoff_seconds: float,
+    rand: Callable[[], float] = random.random,
+) -> int:
+    """Transient failures wait a jittered, growing delay (referral.delivery.backoff_seconds)
+    and are tried again; permanent ones, and those out of attempts, are dead. Returns how many
+    died."""
+    dead = {f.id: f.error for f in failures if f.permanent or f.attempts >= max_attempts}
+    retry = [
+        {
+            "b_id": f.id,
+            "b_error": f.error[:_ERROR_CHARS],
+            "b_delay": _backoff(f.attempts, backoff_seconds, rand),
+        }
+        for f in failures
+        if f.id not in dead
+    ]
+    mark_dead(session, dead)
+    if retry:
+        table = core_table(OutboxMessage)
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.status == "claimed")
+            .values(
+                status="failed",
+                available_at=seconds_from_now(bindparam("b_delay")),
+                lease_until=None,
+                last_error=bindparam("b_error"),
+            ),
+            retry,
+            execution_options={"synchronize_session": False},
+        )
+    return len(dead)
+
+
+def _backoff(attempts: int, base: float, rand: Callable[[], float]) -> float:
+    return round(backoff_seconds(max(attempts, 1), base=base, rand=rand), 3)
+
+
+def mark_dead(session: Session, reasons: Mapping[int, str]) -> None:
+    """Give rows up for good, each with its reason (no_consent, suppressed, an error)."""
+    if not reasons:
+        return
+    table = core_table(OutboxMessage)
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.status == "claimed")
+        .values(status="dead", lease_until=None, last_error=bindparam("b_error")),
+        [{"b_id": i, "b_error": error[:_ERROR_CHARS]} for i, error in reasons.items()],
+        execution_options={"synchronize_session": False},
+    )
+
+
+def retry_dead(session: Session, ids: Sequence[int]) -> int:
+    """Send dead rows again, from a clean count of attempts (after fixing the template, or
+    the customer giving consent). Rows that are not dead are left alone."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(wanted), OutboxMessage.status == "dead")
+        .values(
+            status="pending",
+            attempts=0,
+            available_at=utcnow(),
+            lease_until=None,
+            claimed_by=None,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxView:
+    id: int
+    kind: str
+    channel: str
+    customer_id: int | None
+    template: str | None
+    status: str
+    attempts: int
+    available_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def list_outbox(session: Session, status: str | None, limit: int) -> list[OutboxView]:
+    """Newest first; no payloads, so the list can be shown anywhere."""
+    query = (
+        select(
+            OutboxMessage.id,
+            OutboxMessage.kind,
+            OutboxMessage.channel,
+            OutboxMessage.customer_id,
+            OutboxMessage.template,
+            OutboxMessage.status,
+            OutboxMessage.attempts,
+            OutboxMessage.available_at,
+            OutboxMessage.last_error,
+            OutboxMessage.created_at,
+            OutboxMessage.sent_at,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    return [OutboxView(*row) for row in session.execute(query)]
+
+
+def _chunks(items: list[Any]) -> list[list[Any]]:
+    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]

@@ -1,0 +1,98 @@
+"""Handing a rendered message to whatever delivers it.
+
+A sender gets one message with its idempotency key (providers that support one dedupe on it,
+so a message sent again after a lost acknowledgement arrives once) and either returns the
+provider's message id or raises: TransientSendError when trying later can work (timeouts,
+rate limits, 5xx), PermanentSendError when it cannot (a rejected address, a refused message).
+
+FileSender is the embedded demo's delivery: no network, one JSON line per message in
+`{directory}/{channel}.jsonl`. SMTP and Twilio senders come with the connectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Final, Protocol
+
+REQUIRED_EMAIL_HEADERS: Final = ("List-Unsubscribe", "List-Unsubscribe-Post")
+_CHANNEL_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    idempotency_key: str
+    channel: str
+    to: str
+    subject: str | None
+    text: str
+    html: str | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    provider_message_id: str
+
+
+class SendError(Exception):
+    """A send failed. Messages name the reason, never the address or the content."""
+
+
+class TransientSendError(SendError):
+    """Trying again later can succeed."""
+
+
+class PermanentSendError(SendError):
+    """Trying again cannot succeed; the message is given up."""
+
+
+class Sender(Protocol):
+    def send(self, message: OutboundMessage) -> SendResult: ...
+
+
+def check_email_headers(message: OutboundMessage) -> None:
+    """Every email offers one-click unsubscribe (RFC 8058): bulk senders without it are
+    filtered by the large mailbox providers, and the law in many places asks for it."""
+    if message.channel == "email":
+        missing = [h for h in REQUIRED_EMAIL_HEADERS if not message.headers.get(h)]
+        if missing:
+            raise PermanentSendError(f"email without {', '.join(missing)} header")
+
+
+class FileSender:
+    """Appends each message as one JSON line to `{directory}/{channel}.jsonl`.
+
+    One `write` of one line to a file opened with O_APPEND: relays in other threads or
+    processes appending to the same file do not interleave their lines. The file holds
+    addresses, so it is created readable by its owner only.
+    """
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        if not _CHANNEL_NAME.match(message.channel):
+            raise PermanentSendError("channel name not usable as a file name")
+        check_email_headers(message)
+        provider_id = "file-" + hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:24]
+        line = json.dumps(
+            {**asdict(message), "provider_message_id": provider_id},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / f"{message.channel}.jsonl"
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, (line + "\n").encode())
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise TransientSendError(f"cannot write the outbox file: {exc.strerror}") from None
+        return SendResult(provider_message_id=provider_id)

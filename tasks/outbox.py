@@ -1,0 +1,194 @@
+"""deliver_outbox, a batch of messages per task: claim, check, render, send, record.
+
+The claim commits before anything is sent, so the lease (not a transaction held open across
+network calls) keeps other relays off the batch. Consent and suppressions are checked again
+after claiming, because either can change after a message was queued: a refused message is
+marked dead with its reason and never reaches the sender. Notifications with a template are
+rendered here from their payload plus what belongs to the moment of sending (first name,
+unsubscribe link); see referral/notifications.py for each template's context.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from db import outbox as q
+from db.engine import engine_for, transaction
+from integrations.senders import (
+    FileSender,
+    OutboundMessage,
+    PermanentSendError,
+    Sender,
+    TransientSendError,
+)
+from integrations.templates import Renderer, TemplateError
+from referral.delivery import SUPPRESSED, refusal, suppression_pair
+from referral.notifications import ContextError, render_context
+from referral.unsubscribe import unsubscribe_headers, unsubscribe_token, unsubscribe_url
+from tasks.base import database_task, is_transient
+
+logger = logging.getLogger(__name__)
+
+LEASE_SECONDS: Final = 300
+MAX_ATTEMPTS: Final = 5
+BACKOFF_SECONDS: Final = 60
+# Recording a batch's outcome is retried in place: a task retry would leave the sent rows
+# claimed until their lease ran out, and then send them again.
+_MARK_TRIES: Final = 3
+# What a batch reports. failed: will be tried again; dead: given up after trying;
+# suppressed and unreachable (no consent, no address): dead without a try.
+OUTCOMES: Final = ("claimed", "sent", "failed", "dead", "suppressed", "unreachable")
+
+
+@dataclass(frozen=True)
+class Relay:
+    """What a relay needs besides the database."""
+
+    sender: Sender
+    renderer: Renderer
+    public_base_url: str
+    unsubscribe_key: bytes = field(repr=False)
+    worker: str
+    lease_seconds: int = LEASE_SECONDS
+    max_attempts: int = MAX_ATTEMPTS
+    backoff_seconds: float = BACKOFF_SECONDS
+
+
+def relay_batch(engine: Engine, relay: Relay, batch_size: int) -> dict[str, int]:
+    with transaction(engine) as session:
+        claimed = q.claim_due(
+            session, limit=batch_size, worker=relay.worker, lease_seconds=relay.lease_seconds
+        )
+        if not claimed:
+            return dict.fromkeys(OUTCOMES, 0)
+        blocked = suppressed_now(session, claimed)
+        refused = {m.id: reason for m in claimed if (reason := _refusal(m, blocked))}
+        q.mark_dead(session, refused)
+    sent: list[q.Sent] = []
+    failures: list[q.Failure] = []
+    for message in claimed:
+        if message.id in refused:
+            continue
+        outcome = _deliver(message, relay)
+        if isinstance(outcome, q.Sent):
+            sent.append(outcome)
+        else:
+            failures.append(outcome)
+    dead = _record(engine, relay, sent, failures)
+    suppressed = sum(1 for reason in refused.values() if reason == SUPPRESSED)
+    return {
+        "claimed": len(claimed),
+        "sent": len(sent),
+        "failed": len(failures) - dead,
+        "dead": dead,
+        "suppressed": suppressed,
+        "unreachable": len(refused) - suppressed,
+    }
+
+
+def suppressed_now(session: Session, claimed: list[q.ClaimedMessage]) -> set[tuple[str, str]]:
+    pairs = {
+        pair
+        for m in claimed
+        if m.recipient is not None
+        and (pair := suppression_pair(m.recipient, m.channel)) is not None
+    }
+    return q.suppressed(session, pairs)
+
+
+def _refusal(message: q.ClaimedMessage, blocked: set[tuple[str, str]]) -> str | None:
+    if message.recipient is None:
+        return "no_customer"
+    return refusal(message.recipient, message.channel, blocked)
+
+
+def _deliver(message: q.ClaimedMessage, relay: Relay) -> q.Sent | q.Failure:
+    try:
+        outbound = compose(message, relay)
+    except (TemplateError, ContextError) as exc:
+        return q.Failure(message.id, message.attempts, str(exc), permanent=True)
+    try:
+        result = relay.sender.send(outbound)
+    except PermanentSendError as exc:
+        return q.Failure(message.id, message.attempts, str(exc), permanent=True)
+    except TransientSendError as exc:
+        return q.Failure(message.id, message.attempts, str(exc))
+    except Exception as exc:
+        # An unexpected error from a sender counts as transient: giving up on a message for
+        # a bug we might fix is worse than trying it a few more times. Type only: the text
+        # may quote the address.
+        logger.warning("outbox %s: sender raised %s", message.id, type(exc).__name__)
+        return q.Failure(message.id, message.attempts, f"sender error: {type(exc).__name__}")
+    return q.Sent(message.id, result.provider_message_id)
+
+
+def compose(message: q.ClaimedMessage, relay: Relay) -> OutboundMessage:
+    """The message as the sender takes it: rendered, addressed, with unsubscribe headers."""
+    assert message.recipient is not None and message.customer_id is not None
+    address = message.recipient.address(message.channel)
+    assert address is not None  # refusal() has ruled out a missing address
+    link = unsubscribe_url(
+        relay.public_base_url,
+        unsubscribe_token(message.customer_id, message.channel, relay.unsubscribe_key),
+    )
+    if message.template is None:
+        raise ContextError(f"outbox {message.id}: a notification without a template")
+    context = render_context(
+        message.template, message.payload, name=message.recipient.name, unsubscribe_url=link
+    )
+    rendered = relay.renderer.render_message(message.template, message.channel, context)
+    return OutboundMessage(
+        idempotency_key=message.idempotency_key,
+        channel=message.channel,
+        to=address,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        headers=unsubscribe_headers(link) if message.channel == "email" else {},
+    )
+
+
+def _record(engine: Engine, relay: Relay, sent: list[q.Sent], failures: list[q.Failure]) -> int:
+    for attempt in range(1, _MARK_TRIES + 1):
+        try:
+            with transaction(engine) as session:
+                q.mark_sent(session, sent)
+                return q.mark_failed(
+                    session,
+                    failures,
+                    max_attempts=relay.max_attempts,
+                    backoff_seconds=relay.backoff_seconds,
+                )
+        except Exception as exc:
+            if attempt == _MARK_TRIES or not is_transient(exc):
+                raise
+            time.sleep(attempt)
+    raise AssertionError("unreachable")
+
+
+@database_task("deliver-outbox-batch")
+def deliver_outbox_batch(
+    database_url: str,
+    batch_size: int,
+    *,
+    outbox_dir: str,
+    templates_dir: str | None,
+    public_base_url: str,
+    unsubscribe_key: bytes,
+    worker: str,
+) -> dict[str, int]:
+    relay = Relay(
+        sender=FileSender(Path(outbox_dir)),
+        renderer=Renderer(templates_dir) if templates_dir else Renderer(),
+        public_base_url=public_base_url,
+        unsubscribe_key=unsubscribe_key,
+        worker=worker,
+    )
+    return relay_batch(engine_for(database_url), relay, batch_size)
