@@ -27,7 +27,7 @@ from db.engine import is_postgres
 from db.models import Advocate, Customer, Program, ReferralCode
 from db.statements import insert_ignore
 from db.types import days_since, utcnow
-from referral.codes import InvalidCode, new_codes, validate_vanity
+from referral.codes import new_codes, validate_vanity
 from referral.scoring import CAPS, PROMOTER_MIN_NPS, ScoreWeights
 
 MAX_CODE_ATTEMPTS = 5
@@ -292,18 +292,3 @@ def _advocate_count(session: Session, program_id: int) -> int:
         )
         or 0
     )
-
-
-__all__ = [
-    "CodeTaken",
-    "Enrolment",
-    "InvalidCode",
-    "count_eligible",
-    "enroll_customer",
-    "enroll_top",
-    "issue_code",
-    "issue_missing_codes",
-    "live_code",
-    "missing_code_count",
-    "score_expression",
-]

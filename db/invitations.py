@@ -25,8 +25,9 @@ from db.models import (
     ReferralCode,
     Touch,
 )
-from db.outbox import enqueue, seconds_from_now
+from db.outbox import CONTACT_COLUMNS, enqueue
 from db.statements import insert_ignore
+from db.types import seconds_from_now
 from referral.delivery import Recipient, consents_from_flags
 from referral.invitations import EVENT_WINDOW_DAYS, REMINDER, SCHEDULED, check_trigger
 from referral.scoring import PROMOTER_MIN_NPS
@@ -60,18 +61,6 @@ class NewInvitation:
     trigger: str
     template: str
     payload: dict[str, Any]
-
-
-def _contact_columns() -> list[Any]:
-    return [
-        Customer.name,
-        Customer.email,
-        Customer.phone_e164,
-        Customer.consent_email,
-        Customer.consent_sms,
-        Customer.consent_whatsapp,
-        Customer.preferred_channel,
-    ]
 
 
 def _recipient(row: Sequence[Any]) -> Recipient:
@@ -118,7 +107,7 @@ def invitation_candidates(
         Invitation.created_at > seconds_from_now(-cooldown_days * _DAY),
     )
     query = (
-        select(Advocate.customer_id, ReferralCode.code, *_contact_columns())
+        select(Advocate.customer_id, ReferralCode.code, *CONTACT_COLUMNS)
         .join(ReferralCode, _live_code())
         .join(Customer, Customer.id == Advocate.customer_id)
         .where(Advocate.program_id == program_id, Advocate.customer_id > after_customer, quiet)
@@ -226,7 +215,7 @@ def reminder_candidates(
             Invitation.channel,
             ReferralCode.code,
             sent.label("sent"),
-            *_contact_columns(),
+            *CONTACT_COLUMNS,
         )
         .join(
             Advocate,

@@ -17,14 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, select, tuple_, update
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from db.models import Customer, OutboxMessage, Suppression, core_table
 from db.statements import claim, insert_ignore
-from db.types import UTCDateTime, utcnow
+from db.types import seconds_from_now, utcnow
 from referral.delivery import Recipient, backoff_seconds, consents_from_flags
 
 # Rows per IN (...) or VALUES list: well under SQLite's 32,766 bound parameters.
@@ -32,26 +29,16 @@ _CHUNK = 5_000
 _ERROR_CHARS = 500
 
 
-class seconds_from_now(FunctionElement[datetime]):
-    """The database clock plus (or minus) a number of seconds, which may be a bound parameter
-    of an executemany."""
-
-    type = UTCDateTime()
-    inherit_cache = True
-
-
-@compiles(seconds_from_now, "postgresql")
-def _pg_seconds_from_now(element: seconds_from_now, compiler: SQLCompiler, **kw: Any) -> str:
-    (seconds,) = element.clauses
-    offset = compiler.process(seconds, **kw)
-    return f"(statement_timestamp() + CAST({offset} AS DOUBLE PRECISION) * INTERVAL '1 second')"
-
-
-@compiles(seconds_from_now, "sqlite")
-def _sqlite_seconds_from_now(element: seconds_from_now, compiler: SQLCompiler, **kw: Any) -> str:
-    (seconds,) = element.clauses
-    offset = compiler.process(seconds, **kw)
-    return f"strftime('%Y-%m-%d %H:%M:%f', 'now', printf('%+.3f seconds', {offset}))"
+# What delivery needs to know of a recipient, read alongside each row that will reach them.
+CONTACT_COLUMNS = (
+    Customer.name,
+    Customer.email,
+    Customer.phone_e164,
+    Customer.consent_email,
+    Customer.consent_sms,
+    Customer.consent_whatsapp,
+    Customer.preferred_channel,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,13 +148,7 @@ def claim_due(
             OutboxMessage.payload,
             OutboxMessage.attempts,
             Customer.id,
-            Customer.name,
-            Customer.email,
-            Customer.phone_e164,
-            Customer.consent_email,
-            Customer.consent_sms,
-            Customer.consent_whatsapp,
-            Customer.preferred_channel,
+            *CONTACT_COLUMNS,
         )
         .outerjoin(Customer, Customer.id == OutboxMessage.customer_id)
         .where(OutboxMessage.id.in_(ids))

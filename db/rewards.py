@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -29,7 +29,6 @@ from db.models import (
 from db.statements import claim, insert_ignore
 from db.types import utcnow
 from referral.codes import new_codes
-from referral.programs import ProgramConfig
 from referral.rewards import GrantPlan, LedgerPosting, clawback_postings, issue_postings
 
 
@@ -355,10 +354,6 @@ def clawback(session: Session, grant_ids: Sequence[int]) -> int:
         execution_options={"synchronize_session": False},
     )
     return len(grant_ids)
-
-
-def hold_until(purchased_at: datetime, config: ProgramConfig) -> datetime:
-    return purchased_at + timedelta(days=config.hold_days)
 
 
 __all__ = ["issue_postings"]

@@ -73,3 +73,25 @@ def _pg_days_since(element: days_since, compiler: SQLCompiler, **kw: Any) -> str
 def _sqlite_days_since(element: days_since, compiler: SQLCompiler, **kw: Any) -> str:
     (column,) = element.clauses
     return f"(julianday('now') - julianday({compiler.process(column, **kw)}))"
+
+
+class seconds_from_now(FunctionElement[datetime]):
+    """The database clock plus (or minus) a number of seconds, which may be a bound parameter
+    of an executemany."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(seconds_from_now, "postgresql")
+def _pg_seconds_from_now(element: seconds_from_now, compiler: SQLCompiler, **kw: Any) -> str:
+    (seconds,) = element.clauses
+    offset = compiler.process(seconds, **kw)
+    return f"(statement_timestamp() + CAST({offset} AS DOUBLE PRECISION) * INTERVAL '1 second')"
+
+
+@compiles(seconds_from_now, "sqlite")
+def _sqlite_seconds_from_now(element: seconds_from_now, compiler: SQLCompiler, **kw: Any) -> str:
+    (seconds,) = element.clauses
+    offset = compiler.process(seconds, **kw)
+    return f"strftime('%Y-%m-%d %H:%M:%f', 'now', printf('%+.3f seconds', {offset}))"

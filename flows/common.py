@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -36,3 +37,19 @@ def publish_markdown(key: str, markdown: str, description: str) -> None:
 def program_slugs(database_url: str) -> list[str]:
     with transaction(engine_for(database_url)) as session:
         return [p.slug for p in Programs(session).list()]
+
+
+def walk_batches(
+    run_batch: Callable[[int], dict[str, Any]], measures: Iterable[str]
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """Run a keyset-paginated task until it reports no next cursor (None) and add up its
+    measures; the last batch comes back too, for what it says about the whole run."""
+    totals = dict.fromkeys(measures, 0)
+    cursor = 0
+    while True:
+        batch = run_batch(cursor)
+        for name in totals:
+            totals[name] += batch[name]
+        if batch["cursor"] is None:
+            return totals, batch
+        cursor = batch["cursor"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from prefect import flow
 
-from flows.common import program_slugs, publish_table, settings_and_url
+from flows.common import program_slugs, publish_table, settings_and_url, walk_batches
 from tasks.milestones import milestone_rewards_batch
 
 
@@ -16,14 +17,10 @@ def milestone_rewards(program: str | None = None, batch_size: int | None = None)
     size = batch_size or settings.batch_size
     totals = {"advocates": 0, "grants": 0, "tier_upgrades": 0}
     for slug in [program] if program else program_slugs(url):
-        cursor = 0
-        while True:
-            batch = milestone_rewards_batch(url, slug, cursor, size)
-            for name in totals:
-                totals[name] += batch[name]
-            if batch["cursor"] is None:
-                break
-            cursor = batch["cursor"]
+        found, _last = walk_batches(
+            partial(milestone_rewards_batch, url, slug, batch_size=size), totals
+        )
+        totals = {name: totals[name] + found[name] for name in totals}
     publish_table(
         "milestone-rewards",
         [{"measure": k, "value": v} for k, v in totals.items()],

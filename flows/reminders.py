@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect import flow
 
-from flows.common import publish_table, settings_and_url
+from flows.common import publish_table, settings_and_url, walk_batches
 from tasks.invitations import send_reminders_batch
 
 
@@ -14,17 +14,13 @@ from tasks.invitations import send_reminders_batch
 def reminders(program: str, batch_size: int | None = None) -> dict[str, Any]:
     settings, url = settings_and_url()
     size = batch_size or settings.batch_size
-    totals = {"candidates": 0, "invited": 0, "unreachable": 0}
-    skipped = None
-    cursor = 0
-    while True:
-        batch = send_reminders_batch(url, program, cursor, size, settings.web.public_base_url)
-        for name in totals:
-            totals[name] += batch[name]
-        skipped = batch["skipped"]
-        if batch["cursor"] is None:
-            break
-        cursor = batch["cursor"]
+    totals, last = walk_batches(
+        lambda cursor: send_reminders_batch(
+            url, program, cursor, size, settings.web.public_base_url
+        ),
+        ("candidates", "invited", "unreachable"),
+    )
+    skipped = last["skipped"]
     if skipped:
         print(f"reminders {program}: none sent, {skipped}")
     publish_table(

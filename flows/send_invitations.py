@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect import flow
 
-from flows.common import publish_table, settings_and_url
+from flows.common import publish_table, settings_and_url, walk_batches
 from referral.invitations import SCHEDULED, check_trigger
 from tasks.invitations import send_invitations_batch
 
@@ -18,19 +18,13 @@ def send_invitations(
     check_trigger(trigger)
     settings, url = settings_and_url()
     size = batch_size or settings.batch_size
-    totals = {"candidates": 0, "invited": 0, "unreachable": 0}
-    skipped = None
-    cursor = 0
-    while True:
-        batch = send_invitations_batch(
+    totals, last = walk_batches(
+        lambda cursor: send_invitations_batch(
             url, program, trigger, cursor, size, settings.web.public_base_url
-        )
-        for name in totals:
-            totals[name] += batch[name]
-        skipped = batch["skipped"]
-        if batch["cursor"] is None:
-            break
-        cursor = batch["cursor"]
+        ),
+        ("candidates", "invited", "unreachable"),
+    )
+    skipped = last["skipped"]
     if skipped:
         print(f"send-invitations {program}: nobody invited, {skipped}")
     publish_table(

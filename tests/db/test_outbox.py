@@ -20,9 +20,8 @@ from db.outbox import (
     mark_failed,
     mark_sent,
     retry_dead,
-    seconds_from_now,
 )
-from db.types import utcnow
+from db.types import seconds_from_now, utcnow
 from integrations.senders import FileSender, SendResult, TransientSendError
 from integrations.templates import Renderer
 from referral.unsubscribe import link_key
