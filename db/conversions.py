@@ -1,5 +1,5 @@
 """Recording touches and conversions, and the batch reads and writes of the conversion
-pipeline. Each function is one set-based statement (or one executemany)."""
+pipeline. Each function is one set-based statement."""
 
 from __future__ import annotations
 
@@ -8,32 +8,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, type_coerce, update
+from sqlalchemy import func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from db.models import Conversion, Customer, Referral, ReferralCode, Touch, core_table
-from db.statements import claim, insert_ignore
+from db.models import Conversion, Customer, Referral, ReferralCode, Touch
+from db.statements import among, bulk_insert, bulk_update, claim
 from db.types import UTCDateTime, utcnow
 
 
 def ensure_customers(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Customers first seen in an event; a CRM record that exists already is left alone."""
-    if rows:
-        session.execute(insert_ignore(session, Customer), list(rows))
+    bulk_insert(session, Customer, rows, ignore_conflicts=True)
 
 
 def customer_ids(session: Session, source: str, external_ids: Iterable[str]) -> dict[str, int]:
-    wanted = sorted(set(external_ids))
-    found: dict[str, int] = {}
-    for start in range(0, len(wanted), 5_000):
-        chunk = wanted[start : start + 5_000]
-        rows = session.execute(
-            select(Customer.external_id, Customer.id).where(
-                Customer.source == source, Customer.external_id.in_(chunk)
-            )
+    rows = session.execute(
+        select(Customer.external_id, Customer.id).where(
+            Customer.source == source, among(session, Customer.external_id, set(external_ids))
         )
-        found.update({external_id: id_ for external_id, id_ in rows})
-    return found
+    )
+    return {external_id: id_ for external_id, id_ in rows}
 
 
 def code_ids(session: Session, codes: Iterable[str]) -> dict[str, tuple[int, int]]:
@@ -43,36 +37,28 @@ def code_ids(session: Session, codes: Iterable[str]) -> dict[str, tuple[int, int
         return {}
     rows = session.execute(
         select(ReferralCode.code, ReferralCode.id, ReferralCode.program_id).where(
-            ReferralCode.code.in_(wanted)
+            among(session, ReferralCode.code, wanted)
         )
     )
     return {code: (code_id, program_id) for code, code_id, program_id in rows}
 
 
 def insert_touches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert_ignore(session, Touch), list(rows))
+    bulk_insert(session, Touch, rows, ignore_conflicts=True)
 
 
 def insert_conversions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Idempotent on (source, external_id): a re-delivered event records nothing new."""
-    if rows:
-        session.execute(insert_ignore(session, Conversion), list(rows))
+    bulk_insert(session, Conversion, rows, ignore_conflicts=True)
 
 
 def update_customer_fields(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Per-customer updates from events, e.g. an NPS answer: rows carry `b_id` and fields."""
+    """Per-customer updates from events, e.g. an NPS answer: rows carry `id` and fields."""
     by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        by_fields.setdefault(tuple(sorted(k for k in row if k != "b_id")), []).append(row)
-    for fields, group in by_fields.items():
-        session.execute(
-            update(core_table(Customer))
-            .where(core_table(Customer).c.id == bindparam("b_id"))
-            .values({name: bindparam(name) for name in fields}),
-            group,
-            execution_options={"synchronize_session": False},
-        )
+        by_fields.setdefault(tuple(sorted(row)), []).append(row)
+    for group in by_fields.values():
+        bulk_update(session, Customer, group)
 
 
 # --- the conversion pipeline's batch reads -------------------------------------------------
@@ -122,7 +108,7 @@ def claim_unprocessed(session: Session, limit: int) -> list[PendingConversion]:
             Customer.first_order_at,
         )
         .join(Customer, Customer.id == Conversion.customer_id)
-        .where(Conversion.id.in_(claimed))
+        .where(among(session, Conversion.id, claimed))
         .order_by(Conversion.occurred_at, Conversion.id)
     )
     return [PendingConversion(*row) for row in rows]
@@ -145,9 +131,9 @@ def touches_for(
         return []
     match = []
     if visitor_ids:
-        match.append(Touch.visitor_id.in_(sorted(visitor_ids)))
+        match.append(among(session, Touch.visitor_id, visitor_ids))
     if device_ids:
-        match.append(Touch.device_id.in_(sorted(device_ids)))
+        match.append(among(session, Touch.device_id, device_ids))
     rows = session.execute(
         select(
             Touch.visitor_id,
@@ -182,7 +168,7 @@ def code_owners(session: Session, codes: set[str]) -> dict[str, CodeOwner]:
             ReferralCode.program_id,
             ReferralCode.customer_id,
             ReferralCode.revoked_at.is_not(None),
-        ).where(ReferralCode.code.in_(sorted(codes)))
+        ).where(among(session, ReferralCode.code, codes))
     )
     return {code: CodeOwner(cid, pid, cust, bool(rev)) for code, cid, pid, cust, rev in rows}
 
@@ -212,7 +198,7 @@ def referrals_of(session: Session, referee_ids: set[int]) -> list[ReferralState]
             Referral.status,
             Referral.referred_at,
             Referral.qualifying_conversion_id,
-        ).where(Referral.referee_id.in_(sorted(referee_ids)))
+        ).where(among(session, Referral.referee_id, referee_ids))
     )
     return [ReferralState(*row) for row in rows]
 
@@ -228,7 +214,8 @@ def successful_referral_counts(
         return {}
     rows = session.execute(
         select(Referral.program_id, Referral.referrer_id, func.count())
-        .where(Referral.referrer_id.in_(sorted(referrer_ids)), Referral.status.in_(SUCCESSFUL))
+        .where(among(session, Referral.referrer_id, referrer_ids))
+        .where(Referral.status.in_(SUCCESSFUL))
         .group_by(Referral.program_id, Referral.referrer_id)
     )
     return {(program_id, referrer_id): n for program_id, referrer_id, n in rows}
@@ -238,7 +225,9 @@ def emails_of(session: Session, customer_ids: set[int]) -> dict[int, str | None]
     if not customer_ids:
         return {}
     rows = session.execute(
-        select(Customer.id, Customer.email_normalized).where(Customer.id.in_(sorted(customer_ids)))
+        select(Customer.id, Customer.email_normalized).where(
+            among(session, Customer.id, customer_ids)
+        )
     )
     return {customer_id: email for customer_id, email in rows}
 
@@ -253,7 +242,7 @@ def referee_emails_in_programs(
         select(Referral.program_id, Customer.email_normalized)
         .join(Customer, Customer.id == Referral.referee_id)
         .where(Referral.program_id.in_(sorted(program_ids)))
-        .where(Customer.email_normalized.in_(sorted(emails)))
+        .where(among(session, Customer.email_normalized, emails))
     )
     return {(program_id, email) for program_id, email in rows if email}
 
@@ -265,7 +254,8 @@ def first_purchases(session: Session, customer_ids: set[int]) -> dict[int, datet
     earliest = type_coerce(func.min(Conversion.occurred_at), UTCDateTime())
     rows = session.execute(
         select(Conversion.customer_id, earliest)
-        .where(Conversion.customer_id.in_(sorted(customer_ids)), Conversion.kind == "purchase")
+        .where(among(session, Conversion.customer_id, customer_ids))
+        .where(Conversion.kind == "purchase")
         .group_by(Conversion.customer_id)
     )
     return {customer: at for customer, at in rows if at is not None}
@@ -277,7 +267,7 @@ def purchases_by_order(session: Session, order_ids: set[str]) -> dict[str, tuple
         return {}
     rows = session.execute(
         select(Conversion.order_id, Conversion.id, Conversion.amount_minor).where(
-            Conversion.order_id.in_(sorted(order_ids)), Conversion.kind == "purchase"
+            among(session, Conversion.order_id, order_ids), Conversion.kind == "purchase"
         )
     )
     return {order: (cid, amount) for order, cid, amount in rows if order}
@@ -288,7 +278,7 @@ def refunded_totals(session: Session, order_ids: set[str]) -> dict[str, int]:
         return {}
     rows = session.execute(
         select(Conversion.order_id, func.sum(Conversion.amount_minor))
-        .where(Conversion.order_id.in_(sorted(order_ids)), Conversion.kind == "refund")
+        .where(among(session, Conversion.order_id, order_ids), Conversion.kind == "refund")
         .group_by(Conversion.order_id)
     )
     return {order: int(total or 0) for order, total in rows if order}
@@ -303,60 +293,28 @@ def insert_referrals(
     """Creates referrals, UNIQUE(program, referee) deciding races; returns the ids by key."""
     if not rows:
         return {}
-    session.execute(insert_ignore(session, Referral), list(rows))
+    bulk_insert(session, Referral, rows, ignore_conflicts=True)
     keys = {(row["program_id"], row["referee_id"]) for row in rows}
     found = session.execute(
         select(Referral.program_id, Referral.referee_id, Referral.id).where(
-            Referral.referee_id.in_(sorted({referee for _, referee in keys}))
+            among(session, Referral.referee_id, {referee for _, referee in keys})
         )
     )
     return {(p, r): i for p, r, i in found if (p, r) in keys}
 
 
 def set_referral_status(session: Session, changes: Sequence[dict[str, Any]]) -> None:
-    """changes: {b_id, status, status_reason, qualifying_conversion_id?}."""
-    if not changes:
-        return
-    with_qualifying = [c for c in changes if "qualifying_conversion_id" in c]
-    plain = [c for c in changes if "qualifying_conversion_id" not in c]
-    base = update(core_table(Referral)).where(core_table(Referral).c.id == bindparam("b_id"))
-    if plain:
-        session.execute(
-            base.values(
-                status=bindparam("status"),
-                status_reason=bindparam("status_reason"),
-                status_changed_at=utcnow(),
-            ),
-            plain,
-            execution_options={"synchronize_session": False},
-        )
-    if with_qualifying:
-        session.execute(
-            base.values(
-                status=bindparam("status"),
-                status_reason=bindparam("status_reason"),
-                qualifying_conversion_id=bindparam("qualifying_conversion_id"),
-                status_changed_at=utcnow(),
-            ),
-            with_qualifying,
-            execution_options={"synchronize_session": False},
-        )
+    """changes: {id, status, status_reason, qualifying_conversion_id?}."""
+    by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        by_fields.setdefault(tuple(change), []).append(change)
+    for group in by_fields.values():
+        bulk_update(session, Referral, group, also={"status_changed_at": utcnow()})
 
 
 def mark_processed(session: Session, outcomes: Sequence[dict[str, Any]]) -> None:
-    """outcomes: {b_id, outcome, referral_id}."""
-    if outcomes:
-        session.execute(
-            update(core_table(Conversion))
-            .where(core_table(Conversion).c.id == bindparam("b_id"))
-            .values(
-                outcome=bindparam("outcome"),
-                referral_id=bindparam("referral_id"),
-                processed_at=utcnow(),
-            ),
-            list(outcomes),
-            execution_options={"synchronize_session": False},
-        )
+    """outcomes: {id, outcome, referral_id}."""
+    bulk_update(session, Conversion, outcomes, also={"processed_at": utcnow()})
 
 
 def window_start(conversions: Sequence[PendingConversion], days: int) -> datetime:

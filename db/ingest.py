@@ -111,7 +111,7 @@ def record_events(
             )
         elif event.type == "nps":
             nps_updates.append(
-                {"b_id": customer_id, "nps_score": event.score, "nps_at": event.occurred_at}
+                {"id": customer_id, "nps_score": event.score, "nps_at": event.occurred_at}
             )
     q.insert_conversions(session, conversions)
     q.update_customer_fields(session, nps_updates)

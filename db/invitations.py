@@ -26,7 +26,7 @@ from db.models import (
     Touch,
 )
 from db.outbox import CONTACT_COLUMNS, enqueue
-from db.statements import insert_ignore
+from db.statements import among, bulk_insert
 from db.types import seconds_from_now
 from referral.delivery import Recipient, consents_from_flags
 from referral.invitations import EVENT_WINDOW_DAYS, REMINDER, SCHEDULED, check_trigger
@@ -249,7 +249,9 @@ def insert_invitations(session: Session, invitations: Sequence[NewInvitation]) -
     keys = [i.key for i in invitations]
     existing = set(
         session.scalars(
-            select(Invitation.idempotency_key).where(Invitation.idempotency_key.in_(keys))
+            select(Invitation.idempotency_key).where(
+                among(session, Invitation.idempotency_key, keys)
+            )
         )
     )
     outbox_ids = enqueue(
@@ -266,8 +268,9 @@ def insert_invitations(session: Session, invitations: Sequence[NewInvitation]) -
             for i in invitations
         ],
     )
-    session.execute(
-        insert_ignore(session, Invitation),
+    bulk_insert(
+        session,
+        Invitation,
         [
             {
                 "idempotency_key": i.key,
@@ -279,6 +282,7 @@ def insert_invitations(session: Session, invitations: Sequence[NewInvitation]) -
             }
             for i in invitations
         ],
+        ignore_conflicts=True,
     )
     return len(set(keys) - existing)
 

@@ -1,5 +1,5 @@
 """The outbox relay's reads and writes, set-based: one claim, one check and a couple of
-executemany updates per batch.
+bulk updates per batch.
 
 A row moves `pending -> claimed (lease) -> sent | failed (retry later) | dead`. Claiming
 commits before anything is sent, and the lease keeps other relays off the row while it is
@@ -20,7 +20,7 @@ from sqlalchemy import and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from db.models import Customer, OutboxMessage, Suppression, core_table
-from db.statements import claim, insert_ignore
+from db.statements import among, bulk_insert, bulk_update, claim
 from db.types import seconds_from_now, utcnow
 from referral.delivery import Recipient, backoff_seconds, consents_from_flags
 
@@ -72,23 +72,17 @@ def enqueue(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Insert outbox rows, skipping keys that exist; the id of every key, new or old."""
     if not rows:
         return {}
-    session.execute(insert_ignore(session, OutboxMessage), list(rows))
+    bulk_insert(session, OutboxMessage, rows, ignore_conflicts=True)
     return ids_by_key(session, [row["idempotency_key"] for row in rows])
 
 
 def ids_by_key(session: Session, keys: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in _chunks(list(keys)):
-        found.update(
-            session.execute(
-                select(OutboxMessage.idempotency_key, OutboxMessage.id).where(
-                    OutboxMessage.idempotency_key.in_(chunk)
-                )
-            )
-            .tuples()
-            .all()
+    rows = session.execute(
+        select(OutboxMessage.idempotency_key, OutboxMessage.id).where(
+            among(session, OutboxMessage.idempotency_key, keys)
         )
-    return found
+    )
+    return dict(rows.tuples().all())
 
 
 def claim_due(
@@ -128,7 +122,7 @@ def claim_due(
         return []
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids))
+        .where(among(session, OutboxMessage.id, ids))
         .values(
             status="claimed",
             lease_until=seconds_from_now(lease_seconds),
@@ -151,7 +145,7 @@ def claim_due(
             *CONTACT_COLUMNS,
         )
         .outerjoin(Customer, Customer.id == OutboxMessage.customer_id)
-        .where(OutboxMessage.id.in_(ids))
+        .where(among(session, OutboxMessage.id, ids))
         .order_by(OutboxMessage.id)
     )
     claimed = []
@@ -191,21 +185,12 @@ def suppressed(session: Session, pairs: Collection[tuple[str, str]]) -> set[tupl
 def mark_sent(session: Session, results: Sequence[Sent]) -> None:
     """Record what the provider accepted. Only rows still claimed change: a row that an
     operator retried or killed meanwhile keeps its new state."""
-    if not results:
-        return
-    table = core_table(OutboxMessage)
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.status == "claimed")
-        .values(
-            status="sent",
-            provider_message_id=bindparam("b_provider_id"),
-            sent_at=utcnow(),
-            lease_until=None,
-            last_error=None,
-        ),
-        [{"b_id": r.id, "b_provider_id": r.provider_message_id} for r in results],
-        execution_options={"synchronize_session": False},
+    bulk_update(
+        session,
+        OutboxMessage,
+        [{"id": r.id, "provider_message_id": r.provider_message_id} for r in results],
+        also={"status": "sent", "sent_at": utcnow(), "lease_until": None, "last_error": None},
+        where=OutboxMessage.status == "claimed",
     )
 
 
@@ -254,15 +239,12 @@ def _backoff(attempts: int, base: float, rand: Callable[[], float]) -> float:
 
 def mark_dead(session: Session, reasons: Mapping[int, str]) -> None:
     """Give rows up for good, each with its reason (no_consent, suppressed, an error)."""
-    if not reasons:
-        return
-    table = core_table(OutboxMessage)
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.status == "claimed")
-        .values(status="dead", lease_until=None, last_error=bindparam("b_error")),
-        [{"b_id": i, "b_error": error[:_ERROR_CHARS]} for i, error in reasons.items()],
-        execution_options={"synchronize_session": False},
+    bulk_update(
+        session,
+        OutboxMessage,
+        [{"id": i, "last_error": error[:_ERROR_CHARS]} for i, error in reasons.items()],
+        also={"status": "dead", "lease_until": None},
+        where=OutboxMessage.status == "claimed",
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -24,17 +24,15 @@ from db.models import (
     Referral,
     Review,
     RewardGrant,
-    core_table,
 )
-from db.statements import claim, insert_ignore
+from db.statements import among, bulk_insert, bulk_update, claim
 from db.types import utcnow
 from referral.codes import new_codes
 from referral.rewards import GrantPlan, LedgerPosting, clawback_postings, issue_postings
 
 
 def insert_fraud_signals(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert_ignore(session, FraudSignal), list(rows))
+    bulk_insert(session, FraudSignal, rows, ignore_conflicts=True)
 
 
 # --- granting ------------------------------------------------------------------------------
@@ -76,7 +74,7 @@ def claim_qualified(session: Session, limit: int) -> list[QualifiedReferral]:
             Conversion.occurred_at,
         )
         .join(Conversion, Conversion.id == Referral.qualifying_conversion_id)
-        .where(Referral.id.in_(ids))
+        .where(among(session, Referral.id, ids))
         .order_by(Referral.id)
     )
     return [QualifiedReferral(*row) for row in rows]
@@ -89,7 +87,7 @@ def rewarded_counts(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[
     rows = session.execute(
         select(Referral.program_id, Referral.referrer_id, func.count())
         .where(
-            Referral.referrer_id.in_(sorted({r for _, r in keys})),
+            among(session, Referral.referrer_id, {r for _, r in keys}),
             Referral.status.in_(("approved", "rewarded")),
         )
         .group_by(Referral.program_id, Referral.referrer_id)
@@ -118,14 +116,14 @@ def insert_grants(session: Session, plans: Sequence[GrantPlan]) -> None:
         }
         for p in plans
     ]
-    session.execute(insert_ignore(session, RewardGrant), rows)
+    bulk_insert(session, RewardGrant, rows, ignore_conflicts=True)
 
 
 def mark_referrals(session: Session, ids: Sequence[int], status: str) -> None:
     if ids:
         session.execute(
             update(Referral)
-            .where(Referral.id.in_(list(ids)))
+            .where(among(session, Referral.id, ids))
             .values(status=status, status_changed_at=utcnow()),
             execution_options={"synchronize_session": False},
         )
@@ -191,50 +189,42 @@ def claim_approved(session: Session, limit: int) -> list[ApprovedGrant]:
             Customer.preferred_channel,
         )
         .join(Customer, Customer.id == RewardGrant.beneficiary_id)
-        .where(RewardGrant.id.in_(ids))
+        .where(among(session, RewardGrant.id, ids))
         .order_by(RewardGrant.id)
     )
     return [ApprovedGrant(*row) for row in rows]
 
 
 def insert_postings(session: Session, postings: Sequence[LedgerPosting]) -> None:
-    if postings:
-        session.execute(
-            insert_ignore(session, LedgerEntry),
-            [
-                {
-                    "transaction_id": p.transaction_id,
-                    "grant_id": p.grant_id,
-                    "customer_id": p.customer_id,
-                    "account": p.account,
-                    "kind": p.kind,
-                    "amount_minor": p.amount_minor,
-                    "currency": p.currency,
-                }
-                for p in postings
-            ],
-        )
+    bulk_insert(
+        session,
+        LedgerEntry,
+        [
+            {
+                "transaction_id": p.transaction_id,
+                "grant_id": p.grant_id,
+                "customer_id": p.customer_id,
+                "account": p.account,
+                "kind": p.kind,
+                "amount_minor": p.amount_minor,
+                "currency": p.currency,
+            }
+            for p in postings
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def insert_outbox(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert_ignore(session, OutboxMessage), list(rows))
+    bulk_insert(session, OutboxMessage, rows, ignore_conflicts=True)
 
 
 def mark_issued(session: Session, grant_ids: Sequence[int], coupons: dict[int, str]) -> None:
-    if not grant_ids:
-        return
-    session.execute(
-        update(core_table(RewardGrant))
-        .where(core_table(RewardGrant).c.id == bindparam("b_id"))
-        .values(
-            status="issued",
-            issued_at=utcnow(),
-            status_changed_at=utcnow(),
-            coupon_code=bindparam("coupon"),
-        ),
-        [{"b_id": gid, "coupon": coupons.get(gid)} for gid in grant_ids],
-        execution_options={"synchronize_session": False},
+    bulk_update(
+        session,
+        RewardGrant,
+        [{"id": gid, "coupon_code": coupons.get(gid)} for gid in grant_ids],
+        also={"status": "issued", "issued_at": utcnow(), "status_changed_at": utcnow()},
     )
 
 
@@ -257,7 +247,7 @@ def complete_rewarded_referrals(session: Session, referral_ids: set[int] | None)
         session.scalars(
             select(RewardGrant.referral_id)
             .where(
-                RewardGrant.referral_id.in_(ids),
+                among(session, RewardGrant.referral_id, ids),
                 RewardGrant.status.in_(("pending", "approved", "needs_reconciliation")),
             )
             .distinct()
@@ -268,7 +258,7 @@ def complete_rewarded_referrals(session: Session, referral_ids: set[int] | None)
         return 0
     result = session.execute(
         update(Referral)
-        .where(Referral.id.in_(done), Referral.status == "approved")
+        .where(among(session, Referral.id, done), Referral.status == "approved")
         .values(status="rewarded", status_changed_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
@@ -282,7 +272,9 @@ def unique_coupons(session: Session, count: int, length: int = 10) -> list[str]:
         fresh = [f"RW-{c}" for c in new_codes(count - len(codes), length)]
         taken = set(
             session.scalars(
-                select(RewardGrant.coupon_code).where(RewardGrant.coupon_code.in_(fresh))
+                select(RewardGrant.coupon_code).where(
+                    among(session, RewardGrant.coupon_code, fresh)
+                )
             )
         )
         codes += [c for c in fresh if c not in taken]

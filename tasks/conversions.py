@@ -294,7 +294,7 @@ class _Batch:
                 self.successes[key] = self.successes.get(key, 0) + 1
                 self.summary.qualified += 1
             self.status_changes[referral.id] = {
-                "b_id": referral.id,
+                "id": referral.id,
                 "status": referral.status,
                 "status_reason": None,
                 "qualifying_conversion_id": conversion.id,
@@ -303,7 +303,7 @@ class _Batch:
             referral.status = "voided"
             self.summary.voided += 1
             self.status_changes[referral.id] = {
-                "b_id": referral.id,
+                "id": referral.id,
                 "status": "voided",
                 "status_reason": verdict.value,
             }
@@ -359,7 +359,7 @@ def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSum
         text, referral_id = batch.outcome_of(conversion)
         text = early.get(conversion.id, text) if referral_id is None else text
         batch.summary.outcomes[text] += 1
-        outcomes.append({"b_id": conversion.id, "outcome": text, "referral_id": referral_id})
+        outcomes.append({"id": conversion.id, "outcome": text, "referral_id": referral_id})
     batch.write(outcomes)
     return batch.summary
 
