@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
@@ -11,17 +12,17 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
-    Text,
-    and_,
+    TableClause,
     any_,
     bindparam,
     cast,
-    func,
+    column,
     insert,
     select,
+    table,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -47,7 +48,7 @@ def claim(session: Session, query: Select[Any]) -> Select[Any]:
     return query.with_for_update(skip_locked=True) if is_postgres(session) else query
 
 
-def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+def among(session: Session, field: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     """`column IN values`, sent as one array parameter on PostgreSQL.
 
     A plain IN list binds one parameter per value: for a batch of thousands, building and
@@ -55,8 +56,9 @@ def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement
     """
     wanted = list(values)
     if is_postgres(session):
-        return column == any_(_array(column.type, wanted))
-    return column.in_(wanted)
+        array = ARRAY(field.type)
+        return field == any_(cast(bindparam(None, wanted, type_=array), array))
+    return field.in_(wanted)
 
 
 def bulk_insert(
@@ -64,24 +66,25 @@ def bulk_insert(
 ) -> None:
     """Insert many rows in one statement.
 
-    On PostgreSQL the rows travel as one array per column and `unnest` turns them back into
-    rows on the server: one statement to parse, plan and run instead of one per row. SQLite
-    runs in-process, where an executemany is already cheap. With `ignore_conflicts`, rows
-    that hit a unique key are skipped: the idempotent write of the pipeline.
+    On PostgreSQL the rows are COPied into a temporary staging table and moved over with one
+    INSERT ... SELECT: COPY is the cheapest way in, and the INSERT keeps ON CONFLICT, which
+    COPY lacks. SQLite runs in-process, where an executemany is already cheap. With
+    `ignore_conflicts`, rows that hit a unique key are skipped: the idempotent write of the
+    pipeline.
     """
     if not rows:
         return
-    table = _table(model)
+    target = _table(model)
     if not is_postgres(session):
-        statement = insert_ignore(session, table) if ignore_conflicts else insert(table)
+        statement = insert_ignore(session, target) if ignore_conflicts else insert(target)
         session.execute(statement, list(rows))
         return
     names = list(rows[0])
-    values = _unnested(table, names, rows)
-    statement = pg_insert(table).from_select(names, select(*values.c))
-    if ignore_conflicts:
-        statement = statement.on_conflict_do_nothing()
-    session.execute(statement)
+    with staged(session, target, names, rows) as stage:
+        statement = pg_insert(target).from_select(names, select(*stage.c))
+        if ignore_conflicts:
+            statement = statement.on_conflict_do_nothing()
+        session.execute(statement)
 
 
 def bulk_update(
@@ -97,59 +100,76 @@ def bulk_update(
 
     Every row maps `key` and the same column names; `also` sets further columns to one
     expression for all rows (the database clock, say) and `where` guards each row, e.g.
-    on its current status. PostgreSQL joins the unnested arrays (UPDATE ... FROM); SQLite
-    runs an executemany of the keyed UPDATE.
+    on its current status. PostgreSQL stages the rows by COPY and runs UPDATE ... FROM;
+    SQLite runs an executemany of the keyed UPDATE.
     """
     if not rows:
         return 0
-    table = _table(model)
+    target = _table(model)
     names = [name for name in rows[0] if name != key]
     extra = dict(also or {})
+    guard = [] if where is None else [where]
     if not is_postgres(session):
         statement = (
-            update(table)
-            .where(table.c[key] == bindparam(f"b_{key}"))
+            update(target)
+            .where(target.c[key] == bindparam(f"b_{key}"), *guard)
             .values({**{name: bindparam(f"b_{name}") for name in names}, **extra})
         )
-        if where is not None:
-            statement = statement.where(where)
         params = [{f"b_{name}": value for name, value in row.items()} for row in rows]
         result = session.execute(
             statement, params, execution_options={"synchronize_session": False}
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
-    values = _unnested(table, [key, *names], rows)
-    statement = (
-        update(table)
-        .where(and_(table.c[key] == values.c[key], *([] if where is None else [where])))
-        .values({**{name: values.c[name] for name in names}, **extra})
-    )
-    result = session.execute(statement, execution_options={"synchronize_session": False})
+    with staged(session, target, [key, *names], rows) as stage:
+        statement = (
+            update(target)
+            .where(target.c[key] == stage.c[key], *guard)
+            .values({**{name: stage.c[name] for name in names}, **extra})
+        )
+        result = session.execute(statement, execution_options={"synchronize_session": False})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _unnested(table: Table, names: list[str], rows: Sequence[Mapping[str, Any]]) -> Any:
-    """The rows as `unnest(array, ...) AS u(name, ...)`, each array typed like its column."""
-    arrays = [_array(table.c[name].type, [row[name] for row in rows]) for name in names]
-    unnested = func.unnest(*arrays).table_valued(*names).render_derived(name="u")
-    return select(
-        *(
-            cast(unnested.c[name], JSONB) if _is_json(table.c[name].type) else unnested.c[name]
-            for name in names
-        )
-    ).subquery("u_rows")
+@contextmanager
+def staged(
+    session: Session, target: Table, names: list[str], rows: Sequence[Mapping[str, Any]]
+) -> Iterator[TableClause]:
+    """The rows in a temporary table shaped like `target`'s columns, for one statement.
+
+    Values pass through each column type's own bind processing, so a naive datetime is
+    refused here just as in a plain INSERT.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    name = f"_staged_{target.name}"
+    columns = ", ".join(quote(n) for n in names)
+    # Identifiers only, all from the table metadata: no value is ever spliced in.
+    connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS "  # noqa: S608
+        f"SELECT {columns} FROM {quote(target.name)} WITH NO DATA"
+    )
+    converters = [_to_copy(target.c[n].type, dialect) for n in names]
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [convert(row[n]) for convert, n in zip(converters, names, strict=True)]
+                )
+    finally:
+        cursor.close()
+    yield table(name, *(column(n, target.c[n].type) for n in names))
+    # Not in a `finally`: after an error the transaction is aborted and rolls back, which
+    # removes the table anyway; a DROP there would only hide the error.
+    connection.exec_driver_sql(f"DROP TABLE {name}")
 
 
-def _array(item_type: Any, values: list[Any]) -> Any:
-    if _is_json(item_type):
-        # Sent as text[] and cast per element: psycopg has no array form for dicts.
-        texts = [None if value is None else json.dumps(value) for value in values]
-        return cast(bindparam(None, texts, type_=ARRAY(Text)), ARRAY(Text))
-    return cast(bindparam(None, values, type_=ARRAY(item_type)), ARRAY(item_type))
-
-
-def _is_json(type_: Any) -> bool:
-    return isinstance(type_, JSON)
+def _to_copy(type_: Any, dialect: Any) -> Callable[[Any], Any]:
+    if isinstance(type_, JSON):
+        return lambda value: None if value is None else json.dumps(value)
+    process = type_.bind_processor(dialect)
+    return process if process is not None else (lambda value: value)
 
 
 def _table(model: Any) -> Table:
