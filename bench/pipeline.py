@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 
 from db.advocates import enroll_top, issue_missing_codes
 from db.customers import upsert_customers
@@ -30,7 +30,7 @@ from referral.scoring import ScoreWeights
 from tasks.conversions import process_batch
 from tasks.rewards import grant_batch, issue_batch
 
-console = Console()
+console = Console(width=150)
 PEPPER = b"bench-pepper"
 
 
@@ -42,9 +42,60 @@ def main() -> None:
     args = parser.parse_args()
     engine = make_engine(os.environ["REFERRAL_TEST_POSTGRES_URL"])
     upgrade(engine)
+    stages = measure(engine, args.conversions, args.advocates, args.batch_size)
+    table = Table(title=f"conversion pipeline on PostgreSQL, batch {args.batch_size:,}")
+    for column in ("stage", "rows", "seconds", "rows/s"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for stage, rows, seconds in stages:
+        table.add_row(stage, f"{rows:,}", f"{seconds:.2f}", f"{rows / seconds:,.0f}")
+    console.print(table)
+    console.print(
+        f"target >= 20,000 conversions/s end to end; "
+        f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+
+
+def measure(
+    engine: Engine, conversions: int, advocates: int, batch_size: int
+) -> list[tuple[str, int, float]]:
+    """Records `conversions` (untimed), then times each stage of the pipeline over them."""
+    _record(engine, conversions, advocates)
+    stages: list[tuple[str, int, float]] = []
+    started = time.perf_counter()
+    processed = 0
+    while True:
+        with transaction(engine) as session:
+            done = process_batch(session, batch_size, BasicRuleSet()).conversions
+        if not done:
+            break
+        processed += done
+    stages.append(("attribute + validate + fraud", processed, time.perf_counter() - started))
+    mark = time.perf_counter()
+    granted = 0
+    while True:
+        with transaction(engine) as session:
+            batch = grant_batch(session, batch_size)
+        if not batch["referrals"]:
+            break
+        granted += batch["grants"]
+    with transaction(engine) as session:
+        release_holds(session)
+    issued = 0
+    while True:
+        with transaction(engine) as session:
+            n = issue_batch(session, batch_size)["issued"]
+        if not n:
+            break
+        issued += n
+    stages.append(("grants + ledger + outbox", issued, time.perf_counter() - mark))
+    stages.append(("end to end (conversions)", processed, time.perf_counter() - started))
+    return stages
+
+
+def _record(engine: Engine, conversions: int, advocates: int) -> None:
     with engine.begin() as connection:
         connection.execute(text("TRUNCATE customers, programs RESTART IDENTITY CASCADE"))
-    referees = args.conversions // 2
+    referees = conversions // 2
     now = datetime.now(UTC).replace(microsecond=0)
     started = time.perf_counter()
     with transaction(engine) as session:
@@ -58,7 +109,7 @@ def main() -> None:
                     "email_normalized": f"a{i}@example.com",
                     "orders_count": 3,
                 }
-                for i in range(args.advocates)
+                for i in range(advocates)
             ],
         )
         program = Programs(session).create(
@@ -69,7 +120,7 @@ def main() -> None:
             referrer_reward={"type": "credit", "amount": "10.00"},
             referee_reward={"type": "discount", "amount": 15, "unit": "percent"},
         )
-        enroll_top(session, program.id, ScoreWeights(), top=args.advocates)
+        enroll_top(session, program.id, ScoreWeights(), top=advocates)
         issue_missing_codes(session, program.id, length=8)
         codes = list(session.scalars(select(ReferralCode.code)))
     for start in range(0, referees, 10_000):
@@ -120,52 +171,8 @@ def main() -> None:
                 pepper=PEPPER,
             )
     console.print(
-        f"set-up: {args.conversions:,} conversions recorded in "
+        f"set-up: {conversions:,} conversions recorded in "
         f"{time.perf_counter() - started:.1f} s (not timed below)"
-    )
-
-    stages: list[tuple[str, int, float]] = []
-    started = time.perf_counter()
-    processed = 0
-    while True:
-        with transaction(engine) as session:
-            done = process_batch(session, args.batch_size, BasicRuleSet()).conversions
-        if not done:
-            break
-        processed += done
-    stages.append(("attribute + validate + fraud", processed, time.perf_counter() - started))
-    mark = time.perf_counter()
-    granted = 0
-    while True:
-        with transaction(engine) as session:
-            batch = grant_batch(session, args.batch_size)
-        if not batch["referrals"]:
-            break
-        granted += batch["grants"]
-    with transaction(engine) as session:
-        release_holds(session)
-    issued = 0
-    while True:
-        with transaction(engine) as session:
-            n = issue_batch(session, args.batch_size)["issued"]
-        if not n:
-            break
-        issued += n
-    stages.append(("grants + ledger + outbox", issued, time.perf_counter() - mark))
-    total = time.perf_counter() - started
-
-    table = Table(title=f"conversion pipeline on PostgreSQL, batch {args.batch_size:,}")
-    for column in ("stage", "rows", "seconds", "rows/s"):
-        table.add_column(column, justify="left" if column == "stage" else "right")
-    for stage, rows, seconds in stages:
-        table.add_row(stage, f"{rows:,}", f"{seconds:.2f}", f"{rows / seconds:,.0f}")
-    table.add_row(
-        "end to end (conversions)", f"{processed:,}", f"{total:.2f}", f"{processed / total:,.0f}"
-    )
-    console.print(table)
-    console.print(
-        f"target >= 20,000 conversions/s end to end; "
-        f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
     )
 
 
