@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
 
-.PHONY: demo test lint bench install clean db-up
+.PHONY: demo test lint bench bench-web install clean db-up
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=python3.x"; exit 1; }
@@ -26,12 +26,15 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check referral db tasks flows cli config integrations
-	$(BIN)/mypy referral db tasks flows cli config integrations
+	$(BIN)/ruff format --check referral db tasks flows cli config integrations web
+	$(BIN)/mypy referral db tasks flows cli config integrations web
 	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	PG_URL=$(PG_URL) ./bin/with-test-postgres $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-web: $(STAMP)
+	PG_URL=$(PG_URL) ./bin/with-test-postgres $(BIN)/python -m bench.web $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

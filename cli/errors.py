@@ -21,6 +21,12 @@ class UserError(Exception):
     """Something the person running the command can fix."""
 
 
+def check_status(status: str | None, statuses: tuple[str, ...]) -> None:
+    """`--status` filters take one of a fixed set; anything else says which."""
+    if status is not None and status not in statuses:
+        raise UserError(f"--status must be one of: {', '.join(statuses)}")
+
+
 USER_ERRORS: tuple[type[Exception], ...] = (
     UserError,
     SettingsError,

@@ -63,8 +63,12 @@ def run(
 @friendly
 def up(
     port: Annotated[int, typer.Option(help="Port of the Prefect UI and API.")] = 4200,
+    with_web: Annotated[
+        bool, typer.Option("--web/--no-web", help="Also run the web service (`referral web`).")
+    ] = True,
 ) -> None:
-    """Start the Prefect server (UI on :4200) and serve every flow on its schedule."""
+    """Start the Prefect server (UI on :4200), the web service, and serve every flow on its
+    schedule."""
     from cli import context
     from db.migrate import upgrade
 
@@ -78,23 +82,35 @@ def up(
         # the still-running server before we stop the server ourselves.
         start_new_session=True,
     )
+    web: subprocess.Popen[bytes] | None = None
     try:
         _wait_for(f"{api}/health", server)
         os.environ["PREFECT_API_URL"] = api
+        if with_web:
+            # The web service starts the inbox flow through this Prefect API as events arrive.
+            web = subprocess.Popen(
+                [sys.executable, "-m", "cli.main", "web"],
+                env={**os.environ, "PREFECT_API_URL": api},
+                start_new_session=True,
+            )
         # Imported only now: Prefect reads its API address when its settings first load.
         from prefect import serve
 
         deployments = _deployments()
+        settings = context.settings()
         console.print(
-            f"Prefect UI: http://127.0.0.1:{port}  ·  serving "
-            f"{len(deployments)} flows; Ctrl-C stops everything"
+            f"Prefect UI: http://127.0.0.1:{port}  ·  serving {len(deployments)} flows"
+            + (f"  ·  web: {settings.web.public_base_url} (API docs at /docs)" if web else "")
+            + "; Ctrl-C stops everything"
         )
         serve(*deployments)
     except KeyboardInterrupt:
         pass
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (web, server):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
 
 
 def _wait_for(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> None:

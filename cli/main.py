@@ -17,6 +17,8 @@ from cli.campaigns import campaigns_app
 from cli.errors import UserError, friendly
 from cli.output import console, print_json
 from cli.rewards import ledger_app, rewards_app
+from cli.web import inbox_app
+from cli.web import web as web_command
 from config.program_files import load_program_files
 from db.advocates import issue_code
 from db.customers import count_customers
@@ -41,6 +43,8 @@ app.add_typer(codes_app, name="codes")
 app.add_typer(rewards_app, name="rewards")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(inbox_app, name="inbox")
+app.command("web")(web_command)
 app.command("run")(flows_cli.run)
 app.command("up")(flows_cli.up)
 

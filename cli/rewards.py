@@ -11,7 +11,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from cli import context
-from cli.errors import UserError, friendly
+from cli.errors import UserError, check_status, friendly
 from cli.output import console, print_json
 from db.models import Customer
 from db.rewards import GrantDecisionError, balances, decide_grants, list_grants
@@ -34,8 +34,7 @@ def rewards_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Newest reward grants first."""
-    if status is not None and status not in STATUSES:
-        raise UserError(f"--status must be one of: {', '.join(STATUSES)}")
+    check_status(status, STATUSES)
     with context.session() as (_settings, session):
         grants = list_grants(session, status=status, limit=limit)
     if as_json:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -40,13 +40,53 @@ class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    # Where an unknown or revoked referral code sends people: set it to the shop's home.
+    fallback_url: str = "https://example.com/"
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
 
     @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, url: str) -> str:
+        return cls._absolute_url(url).rstrip("/")
+
+    @field_validator("fallback_url")
     @classmethod
     def _absolute_url(cls, url: str) -> str:
         if not url.startswith(("http://", "https://")):
             raise ValueError("must be an absolute http(s) URL")
-        return url.rstrip("/")
+        return url
+
+
+def _comma_separated(value: object) -> object:
+    """`a,b,c` in the environment; a list when set from code."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+# A list read from one environment variable as comma-separated text, not JSON.
+CommaList = Annotated[list[SecretStr], NoDecode]
+
+
+class WebhookSettings(BaseModel):
+    """`REFERRAL_WEBHOOKS__*`: one secret per signing source; lists accept several secrets at
+    once so a secret can be rotated without refusing the sender's in-flight deliveries."""
+
+    standard_secrets: CommaList = []
+    hubspot_client_secret: CommaList = []
+    stripe_secrets: CommaList = []
+    twilio_auth_token: SecretStr | None = None
+    salesforce_org_ids: Annotated[list[str], NoDecode] = []
+    # Twilio signs the URL it called; behind a proxy that is the public one, not ours.
+    public_base_url: str | None = None
+
+    _split = field_validator(
+        "standard_secrets",
+        "hubspot_client_secret",
+        "stripe_secrets",
+        "salesforce_org_ids",
+        mode="before",
+    )(_comma_separated)
 
 
 class PrefectSettings(BaseModel):
@@ -70,11 +110,18 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     web: WebSettings = WebSettings()
     prefect: PrefectSettings = PrefectSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    # Bearer keys for /v1 (`REFERRAL_API_KEYS=key1,key2`); none set means /v1 refuses all.
+    api_keys: CommaList = []
+    # The CRM whose ids events carry as customer.external_id.
+    customer_source: Annotated[str, Field(min_length=1, max_length=32)] = "crm"
     batch_size: Annotated[int, Field(ge=100, le=1_000_000)] = 5_000
     # Keys hashes of IPs, user agents and addresses so stored fingerprints can't be reversed
     # by a dictionary attack on the table alone.
     hash_pepper: SecretStr = SecretStr("change-me-in-production")
     default_region: Annotated[str, Field(min_length=2, max_length=2)] = "US"
+
+    _split_keys = field_validator("api_keys", mode="before")(_comma_separated)
 
     @field_validator("database_url")
     @classmethod

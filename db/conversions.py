@@ -3,15 +3,15 @@ pipeline. Each function is one set-based statement."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, type_coerce
+from sqlalchemy import bindparam, func, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
-from db.models import Conversion, Customer, Referral, ReferralCode, Touch
+from db.models import Conversion, Customer, Referral, ReferralCode, Touch, core_table
 from db.statements import among, bulk_insert, bulk_update, claim
 from db.types import UTCDateTime, utcnow
 
@@ -59,6 +59,27 @@ def update_customer_fields(session: Session, rows: Sequence[dict[str, Any]]) -> 
         by_fields.setdefault(tuple(sorted(row)), []).append(row)
     for group in by_fields.values():
         bulk_update(session, Customer, group)
+
+
+def count_support_interactions(session: Session, counts: Mapping[int, Mapping[str, int]]) -> None:
+    """Add support tickets to each customer's positive and negative tallies. Not idempotent
+    by itself: callers record an event's tally in the transaction that marks it recorded."""
+    if not counts:
+        return
+    table = core_table(Customer)
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            support_positive=table.c.support_positive + bindparam("b_positive"),
+            support_negative=table.c.support_negative + bindparam("b_negative"),
+        ),
+        [
+            {"b_id": cid, "b_positive": c.get("positive", 0), "b_negative": c.get("negative", 0)}
+            for cid, c in counts.items()
+        ],
+        execution_options={"synchronize_session": False},
+    )
 
 
 # --- the conversion pipeline's batch reads -------------------------------------------------

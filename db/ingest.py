@@ -6,13 +6,16 @@ means the same thing whoever sent it.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import conversions as q
+from db.types import utcnow
 from referral.codes import normalize_code
 from referral.contacts import normalize_email, normalize_phone
 from referral.events import CONVERSION_TYPES, Event
@@ -27,13 +30,16 @@ class Click:
     device_id: str | None
     ip: str | None
     user_agent: str | None
-    occurred_at: datetime
+    # None: now, by the database clock (a live click); a time: a click replayed from elsewhere.
+    occurred_at: datetime | None
     event_id: str | None = None
+    utm: dict[str, str] | None = None
 
 
 def record_clicks(session: Session, clicks: Sequence[Click], *, pepper: bytes) -> int:
     """Clicks on known codes become touches; unknown codes are not tracked."""
     codes = q.code_ids(session, {normalize_code(c.code) for c in clicks})
+    now = session.scalar(select(utcnow())) if any(c.occurred_at is None for c in clicks) else None
     rows = []
     for click in clicks:
         found = codes.get(normalize_code(click.code))
@@ -51,8 +57,8 @@ def record_clicks(session: Session, clicks: Sequence[Click], *, pepper: bytes) -
                 "ip_hash": hash_identifier(click.ip, pepper),
                 "ua_hash": hash_identifier(click.user_agent, pepper),
                 "source_event_id": click.event_id,
-                "occurred_at": click.occurred_at,
-                "utm": None,
+                "occurred_at": click.occurred_at or now,
+                "utm": click.utm or None,
             }
         )
     q.insert_touches(session, rows)
@@ -68,7 +74,9 @@ def record_events(
     pepper: bytes,
     region: str = "US",
 ) -> int:
-    """Idempotent on (source, event id): a re-delivered event changes nothing."""
+    """Idempotent on (source, event id) for conversions: a re-delivered event changes
+    nothing. NPS answers overwrite; support tallies add, so callers pass each support event
+    once (the inbox and the CRM watermark see to that)."""
     new_customers = {}
     for event in events:
         person = event.customer
@@ -86,6 +94,7 @@ def record_events(
     ids = q.customer_ids(session, customer_source, new_customers)
     conversions = []
     nps_updates = []
+    support: dict[int, Counter[str]] = defaultdict(Counter)
     for event in events:
         customer_id = ids[event.customer.external_id]
         if event.type in CONVERSION_TYPES:
@@ -113,6 +122,9 @@ def record_events(
             nps_updates.append(
                 {"id": customer_id, "nps_score": event.score, "nps_at": event.occurred_at}
             )
+        elif event.type == "support_interaction" and event.sentiment in ("positive", "negative"):
+            support[customer_id][event.sentiment] += 1
     q.insert_conversions(session, conversions)
     q.update_customer_fields(session, nps_updates)
+    q.count_support_interactions(session, support)
     return len(events)

@@ -15,6 +15,7 @@ FLOWS: dict[str, str] = {
     "distribute-rewards": "flows.distribute_rewards:distribute_rewards",
     "milestone-rewards": "flows.milestone_rewards:milestone_rewards",
     "seasonal-campaigns": "flows.seasonal_campaigns:seasonal_campaigns",
+    "process-inbox": "flows.process_inbox:process_inbox",
     "nightly": "flows.nightly:nightly",
     "demo": "flows.demo:demo",
 }

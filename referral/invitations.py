@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Final
 
+from referral.scoring import PROMOTER_MIN_NPS
+
 SCHEDULED: Final = "scheduled"
 REMINDER: Final = "reminder"
 # Events that may trigger an invitation; a program lists the ones it uses.
@@ -34,3 +36,15 @@ def invitation_key(program_id: int, customer_id: int, trigger: str, day: date) -
 def reminder_key(program_id: int, customer_id: int, invitation_id: int, number: int) -> str:
     """The nth reminder of one invitation exists once, however many runs race to send it."""
     return f"invite:{program_id}:{customer_id}:{REMINDER}:{invitation_id}:{number}"
+
+
+def triggers_of(event_type: str, score: int | None, sentiment: str | None) -> tuple[str, ...]:
+    """The invitation triggers an incoming event can fire, so the flow that records it can
+    send those invitations straight away instead of waiting for the schedule."""
+    if event_type in ("purchase", "renewal"):
+        return (event_type,)
+    if event_type == "nps" and score is not None and score >= PROMOTER_MIN_NPS:
+        return ("nps_promoter",)
+    if event_type == "support_interaction" and sentiment == "positive":
+        return ("positive_support",)
+    return ()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Final
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 SHARE_CHANNELS: Final = ("email", "sms", "whatsapp", "x", "facebook", "linkedin")
 
@@ -106,3 +106,12 @@ def _q(text: str) -> str:
 
 def _query(**params: str) -> str:
     return urlencode(params, quote_via=quote)
+
+
+def landing_url(landing: str, code: str) -> str:
+    """The shop's landing page with the code attached (`ref=`), so the shop can prefill its
+    promo field and send the code back with the sign-up; its own query is kept."""
+    parts = urlsplit(landing)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "ref"]
+    query.append(("ref", code))
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))

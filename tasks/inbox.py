@@ -1,0 +1,130 @@
+"""process-inbox, a batch per task: turn what the web service received into recorded events.
+
+Each inbox row becomes zero or more events (a Stripe charge, a HubSpot property change, an
+event posted to /v1), recorded in the same transaction that marks the row done, so a crash
+leaves the row `received` for the next run and a re-run records nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from pydantic import ValidationError
+
+from db import inbox
+from db.engine import engine_for, transaction
+from db.ingest import record_events
+from integrations.webhooks.errors import MalformedPayload
+from integrations.webhooks.mapping import hubspot_events, stripe_events
+from referral.events import CONVERSION_TYPES, Event
+from referral.invitations import triggers_of
+from tasks.base import database_task
+
+# Sources whose stored payload is already an event in our contract.
+EVENT_SOURCES = ("api", "standard")
+# Sources whose rows need a connector before they mean anything; kept, with the reason.
+NEEDS_CONNECTOR = {
+    "salesforce": "outbound messages are unsigned and are acted on only after re-reading "
+    "the record, which needs the Salesforce connector",
+}
+
+
+def events_of(row: inbox.InboxRow) -> list[dict[str, Any]]:
+    if row.source in EVENT_SOURCES:
+        return [row.payload]
+    if row.source == "stripe":
+        return stripe_events(row.payload)
+    if row.source == "hubspot":
+        return hubspot_events([row.payload])
+    return []
+
+
+def describe(error: ValidationError) -> str:
+    """Where and what, never the rejected values: they may be personal data."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in error.errors()
+    )
+
+
+def inbox_batch(
+    session: Any,
+    batch_size: int,
+    *,
+    flow_run_id: str | None,
+    pepper: bytes,
+    customer_source: str,
+    region: str,
+) -> dict[str, Any]:
+    rows = inbox.claim_received(session, batch_size)
+    by_source: dict[str, list[Event]] = defaultdict(list)
+    done: dict[str, list[int]] = {"processed": [], "ignored": []}
+    failed: list[tuple[int, str]] = []
+    waiting: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        if row.source in NEEDS_CONNECTOR:
+            waiting[row.source].append(row.id)
+            continue
+        try:
+            events = [Event.model_validate(raw) for raw in events_of(row)]
+        except ValidationError as exc:
+            failed.append((row.id, describe(exc)))
+            continue
+        except MalformedPayload as exc:
+            failed.append((row.id, str(exc)))
+            continue
+        by_source[row.source] += events
+        done["processed" if events else "ignored"].append(row.id)
+    for source, events in by_source.items():
+        record_events(
+            session,
+            events,
+            source=source,
+            customer_source=customer_source,
+            pepper=pepper,
+            region=region,
+        )
+    for status, ids in done.items():
+        inbox.mark(session, ids, status, flow_run_id=flow_run_id)
+    for source, ids in waiting.items():
+        inbox.mark(session, ids, "ignored", flow_run_id=flow_run_id, error=NEEDS_CONNECTOR[source])
+    for row_id, error in failed:
+        inbox.mark(session, [row_id], "failed", flow_run_id=flow_run_id, error=error)
+    recorded = [e for events in by_source.values() for e in events]
+    triggers = {t for e in recorded for t in triggers_of(e.type, e.score, e.sentiment)}
+    return {
+        "rows": len(rows),
+        "events": len(recorded),
+        "processed": len(done["processed"]),
+        "ignored": len(done["ignored"]) + sum(map(len, waiting.values())),
+        "failed": len(failed),
+        "conversions": sum(e.type in CONVERSION_TYPES for e in recorded),
+        "triggers": sorted(triggers),
+    }
+
+
+@database_task("process-inbox-batch")
+def process_inbox_batch(
+    database_url: str,
+    batch_size: int,
+    *,
+    flow_run_id: str | None,
+    pepper: bytes,
+    customer_source: str,
+    region: str,
+) -> dict[str, Any]:
+    with transaction(engine_for(database_url)) as session:
+        return inbox_batch(
+            session,
+            batch_size,
+            flow_run_id=flow_run_id,
+            pepper=pepper,
+            customer_source=customer_source,
+            region=region,
+        )
+
+
+@database_task("count-received-inbox")
+def received(database_url: str) -> int:
+    with transaction(engine_for(database_url)) as session:
+        return inbox.received_count(session)

@@ -1,0 +1,1 @@
+"""The HTTP service: referral links, event ingest, signed CRM webhooks, health."""

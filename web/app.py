@@ -1,0 +1,65 @@
+"""The FastAPI app: `create_app(settings)`; uvicorn runs it through `referral web`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from config.settings import Settings, load_settings
+from db.engine import make_engine
+from web import api, errors, health, links, webhooks
+from web.context import AppContext
+from web.limits import BodyLimit
+from web.trigger import DeploymentTrigger, FlowTrigger, NoTrigger
+
+log = logging.getLogger("referral.web")
+
+
+def create_app(settings: Settings, *, trigger: FlowTrigger | None = None) -> FastAPI:
+    """`trigger` starts the inbox flow after events arrive: by default a Prefect deployment
+    run when a Prefect API is configured, else nothing (the scheduled sweep does the work)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url, pool_size=settings.database.pool_size)
+        chosen = trigger or _default_trigger()
+        app.state.context = AppContext(
+            settings=settings,
+            engine=engine,
+            trigger=chosen,
+            pepper=settings.hash_pepper.get_secret_value().encode(),
+        )
+        try:
+            yield
+        finally:
+            chosen.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Referral engine",
+        summary="Referral links, event ingest and signed CRM webhooks.",
+        version="1",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for router in (links.router, api.router, webhooks.router, health.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=settings.web.max_body_bytes)
+    return app
+
+
+def _default_trigger() -> FlowTrigger:
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return DeploymentTrigger()
+    log.info("no PREFECT_API_URL: the inbox is processed by the scheduled sweep only")
+    return NoTrigger()
+
+
+def app_from_environment() -> FastAPI:
+    """The factory uvicorn calls in each worker process (`--factory`)."""
+    return create_app(load_settings())
