@@ -43,8 +43,10 @@ def code_ids(session: Session, codes: Iterable[str]) -> dict[str, tuple[int, int
     return {code: (code_id, program_id) for code, code_id, program_id in rows}
 
 
-def insert_touches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    bulk_insert(session, Touch, rows, ignore_conflicts=True)
+def insert_touches(
+    session: Session, rows: Sequence[dict[str, Any]], also: dict[str, Any] | None = None
+) -> None:
+    bulk_insert(session, Touch, rows, ignore_conflicts=True, also=also)
 
 
 def insert_conversions(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -40,23 +40,23 @@ def accept(session: Session, items: Sequence[Received]) -> dict[tuple[str, str],
     """
     if not items:
         return {}
-    statement = (
-        insert_ignore(session, InboxEvent)
-        .values(
-            [
-                {
-                    "source": item.source,
-                    "event_id": item.event_id,
-                    "event_type": item.event_type,
-                    "payload": item.payload,
-                    "status": RECEIVED,
-                }
-                for item in items
-            ]
-        )
-        .returning(InboxEvent.source, InboxEvent.event_id, InboxEvent.id)
+    # Parameters, not inline VALUES: the statement compiles once and is cached, and
+    # SQLAlchemy still sends a batch as multi-row INSERTs with RETURNING.
+    statement = insert_ignore(session, InboxEvent).returning(
+        InboxEvent.source, InboxEvent.event_id, InboxEvent.id
     )
-    return {(source, event_id): id_ for source, event_id, id_ in session.execute(statement)}
+    rows = [
+        {
+            "source": item.source,
+            "event_id": item.event_id,
+            "event_type": item.event_type,
+            "payload": item.payload,
+            "status": RECEIVED,
+        }
+        for item in items
+    ]
+    found = session.execute(statement, rows)
+    return {(source, event_id): id_ for source, event_id, id_ in found}
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import conversions as q
@@ -34,35 +34,42 @@ class Click:
     occurred_at: datetime | None
     event_id: str | None = None
     utm: dict[str, str] | None = None
+    # Known already (the web service has the code in hand): saves looking the code up again.
+    code_id: int | None = None
+    program_id: int | None = None
 
 
 def record_clicks(session: Session, clicks: Sequence[Click], *, pepper: bytes) -> int:
     """Clicks on known codes become touches; unknown codes are not tracked."""
-    codes = q.code_ids(session, {normalize_code(c.code) for c in clicks})
-    now = session.scalar(select(utcnow())) if any(c.occurred_at is None for c in clicks) else None
-    rows = []
+    codes = q.code_ids(session, {normalize_code(c.code) for c in clicks if c.code_id is None})
+    live: list[dict[str, Any]] = []  # stamped by the database clock as they are inserted
+    replayed: list[dict[str, Any]] = []
     for click in clicks:
-        found = codes.get(normalize_code(click.code))
-        if found is None:
+        if click.code_id is not None and click.program_id is not None:
+            code_id, program_id = click.code_id, click.program_id
+        elif (found := codes.get(normalize_code(click.code))) is not None:
+            code_id, program_id = found
+        else:
             continue
-        code_id, program_id = found
-        rows.append(
-            {
-                "program_id": program_id,
-                "code_id": code_id,
-                "kind": "click",
-                "channel": click.channel,
-                "visitor_id": click.visitor_id,
-                "device_id": click.device_id,
-                "ip_hash": hash_identifier(click.ip, pepper),
-                "ua_hash": hash_identifier(click.user_agent, pepper),
-                "source_event_id": click.event_id,
-                "occurred_at": click.occurred_at or now,
-                "utm": click.utm or None,
-            }
-        )
-    q.insert_touches(session, rows)
-    return len(rows)
+        row = {
+            "program_id": program_id,
+            "code_id": code_id,
+            "kind": "click",
+            "channel": click.channel,
+            "visitor_id": click.visitor_id,
+            "device_id": click.device_id,
+            "ip_hash": hash_identifier(click.ip, pepper),
+            "ua_hash": hash_identifier(click.user_agent, pepper),
+            "source_event_id": click.event_id,
+            "utm": click.utm or None,
+        }
+        if click.occurred_at is None:
+            live.append(row)
+        else:
+            replayed.append({**row, "occurred_at": click.occurred_at})
+    q.insert_touches(session, replayed)
+    q.insert_touches(session, live, also={"occurred_at": utcnow()})
+    return len(live) + len(replayed)
 
 
 def record_events(

@@ -61,8 +61,18 @@ def among(session: Session, field: Any, values: Iterable[Any]) -> ColumnElement[
     return field.in_(wanted)
 
 
+# Below this many rows a staging table (four statements) costs more than it saves; a
+# multi-row INSERT or a pipelined executemany is the quicker way.
+STAGING_THRESHOLD = 200
+
+
 def bulk_insert(
-    session: Session, model: Any, rows: Sequence[Mapping[str, Any]], *, ignore_conflicts: bool
+    session: Session,
+    model: Any,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    ignore_conflicts: bool,
+    also: Mapping[str, Any] | None = None,
 ) -> None:
     """Insert many rows in one statement.
 
@@ -70,18 +80,28 @@ def bulk_insert(
     INSERT ... SELECT: COPY is the cheapest way in, and the INSERT keeps ON CONFLICT, which
     COPY lacks. SQLite runs in-process, where an executemany is already cheap. With
     `ignore_conflicts`, rows that hit a unique key are skipped: the idempotent write of the
-    pipeline.
+    pipeline. A handful of rows goes as one multi-row INSERT on either database. `also`
+    sets further columns to one SQL expression for every row (the database clock, say).
     """
     if not rows:
         return
     target = _table(model)
-    if not is_postgres(session):
+    extra = dict(also or {})
+    if not is_postgres(session) or len(rows) < STAGING_THRESHOLD:
         statement = insert_ignore(session, target) if ignore_conflicts else insert(target)
+        if extra:
+            statement = statement.values(**extra)
+        if is_postgres(session):
+            # With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT; without it,
+            # psycopg would pipeline one INSERT per row.
+            statement = statement.returning(*target.primary_key.columns)
         session.execute(statement, list(rows))
         return
     names = list(rows[0])
     with staged(session, target, names, rows) as stage:
-        statement = pg_insert(target).from_select(names, select(*stage.c))
+        statement = pg_insert(target).from_select(
+            [*names, *extra], select(*stage.c, *extra.values())
+        )
         if ignore_conflicts:
             statement = statement.on_conflict_do_nothing()
         session.execute(statement)
@@ -109,7 +129,7 @@ def bulk_update(
     names = [name for name in rows[0] if name != key]
     extra = dict(also or {})
     guard = [] if where is None else [where]
-    if not is_postgres(session):
+    if not is_postgres(session) or len(rows) < STAGING_THRESHOLD:
         statement = (
             update(target)
             .where(target.c[key] == bindparam(f"b_{key}"), *guard)

@@ -15,7 +15,7 @@ from referral.codes import InvalidCode
 from referral.contacts import normalize_email, normalize_phone
 from referral.events import Event, EventCustomer
 from referral.links import share_kit
-from web.context import Context, require_api_key, require_json
+from web.context import AppContext, Context, require_api_key, require_json
 from web.errors import ApiError
 
 API_SOURCE = "api"
@@ -44,9 +44,9 @@ class BatchAccepted(BaseModel):
     response_model=Accepted,
     responses={200: {"model": Accepted, "description": "a duplicate: already received"}},
 )
-def post_event(event: Event, ctx: Context) -> Any:
+async def post_event(event: Event, ctx: Context) -> Any:
     """Record one event. Idempotent on `id`: a repeat answers 200 and changes nothing."""
-    result = _accept(ctx, [event])
+    result = await _accept(ctx, [event])
     return JSONResponse(result.results[0].model_dump(), 202 if result.accepted else 200)
 
 
@@ -56,22 +56,19 @@ def post_event(event: Event, ctx: Context) -> Any:
     status_code=202,
     response_model=BatchAccepted,
 )
-def post_events(
+async def post_events(
     events: Annotated[list[Event], Body(min_length=1, max_length=MAX_BATCH)], ctx: Context
 ) -> BatchAccepted:
     """Up to 1,000 events, all valid or none stored (a 422 names each failing field)."""
-    return _accept(ctx, events)
+    return await _accept(ctx, events)
 
 
-def _accept(ctx: Context, events: list[Event]) -> BatchAccepted:
+async def _accept(ctx: AppContext, events: list[Event]) -> BatchAccepted:
     items = [
         inbox.Received(API_SOURCE, e.id, e.type, e.model_dump(mode="json", exclude_none=True))
         for e in events
     ]
-    with transaction(ctx.engine) as session:
-        new = inbox.accept(session, items)
-    if new:
-        ctx.trigger.notify(max(new.values()))
+    new = await ctx.accept(items)
     results = [
         Accepted(status="accepted" if (API_SOURCE, e.id) in new else "duplicate", id=e.id)
         for e in events

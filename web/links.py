@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Cookie, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from db.engine import transaction
-from db.ingest import Click, record_clicks
-from db.links import code_target, is_own_visitor
+from db.ingest import Click
+from db.links import is_own_visitor
 from referral.codes import normalize_code
 from referral.links import landing_url, referral_link
 from referral.qr import qr_png, qr_svg
@@ -27,59 +28,73 @@ _OPAQUE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 _CODE = re.compile(r"^[A-Z0-9_-]{1,64}$")
 
 
-@router.get("/r/{code}", status_code=302, response_class=RedirectResponse)
-def follow(
-    code: str,
-    request: Request,
-    ctx: Context,
-    ch: str | None = None,
-    device_id: str | None = None,
-    rvid: Annotated[str | None, Cookie()] = None,
-    user_agent: Annotated[str | None, Header()] = None,
-) -> RedirectResponse:
+# Documented here, read by hand below: FastAPI's per-parameter validation cost more than
+# everything else a click does, and a click must never be refused for an odd value anyway.
+_CLICK_PARAMETERS: dict[str, Any] = {
+    "parameters": [
+        {"name": "ch", "in": "query", "schema": {"type": "string"}, "description": "channel"},
+        {"name": "device_id", "in": "query", "schema": {"type": "string"}},
+        *({"name": k, "in": "query", "schema": {"type": "string"}} for k in UTM_KEYS),
+        {"name": VISITOR_COOKIE, "in": "cookie", "schema": {"type": "string"}},
+    ]
+}
+
+
+@router.get(
+    "/r/{code}",
+    status_code=302,
+    response_class=RedirectResponse,
+    openapi_extra=_CLICK_PARAMETERS,
+)
+async def follow(code: str, request: Request, ctx: Context) -> RedirectResponse:
     """Record a touch and redirect to the program's landing page with the code attached.
 
     An unknown or revoked code goes to the fallback page; an advocate's own click (their
-    visitor cookie) goes to the program's self-referral page and counts nothing.
+    visitor cookie) goes to the program's self-referral page and counts nothing. The touch
+    is committed before the redirect, together with other clicks of the same moment.
     """
+    query = request.query_params
+    ch, device_id = query.get("ch"), query.get("device_id")
+    rvid = request.cookies.get(VISITOR_COOKIE)
     # Odd input is cleaned, never refused: a click must land somewhere useful.
     visitor = rvid if rvid and _OPAQUE_ID.match(rvid) else secrets.token_urlsafe(16)
     channel = ch[:32] if ch and ch.isprintable() else None
     device = device_id if device_id and _OPAQUE_ID.match(device_id) else None
     code = normalize_code(code)
-    if not _CODE.match(code):
-        return _redirect(ctx.settings.web.fallback_url)
-    with transaction(ctx.engine) as session:
-        target = code_target(session, code)
-        loaded = ctx.program(target.program_slug, session) if target else None
-        if target is None or loaded is None or not target.live:
-            fallback = loaded.config.links.fallback_url if loaded else None
-            return _redirect(fallback or ctx.settings.web.fallback_url)
-        links = loaded.config.links
-        if rvid and is_own_visitor(session, target.owner_id, visitor):
-            return _visitor(
-                _redirect(links.self_referral_url or links.landing_url), ctx, visitor, 0
-            )
-        query = request.query_params
-        utm = {k: v[:128] for k in UTM_KEYS if (v := query.get(k)) and v.isprintable()}
-        record_clicks(
-            session,
-            [
-                Click(
-                    code=code,
-                    channel=channel,
-                    visitor_id=visitor,
-                    device_id=device,
-                    ip=request.client.host if request.client else None,
-                    user_agent=user_agent,
-                    occurred_at=None,
-                    utm=utm or None,
-                )
-            ],
-            pepper=ctx.pepper,
+    hit, target = ctx.cached_link(code) if _CODE.match(code) else (True, None)
+    if not hit:
+        target = await run_in_threadpool(ctx.load_link, code)
+    if target is None or not target.code.live:
+        fallback = target.program.config.links.fallback_url if target else None
+        return _redirect(fallback or ctx.settings.web.fallback_url)
+    links = target.program.config.links
+    days = target.program.config.attribution.window_days
+    if rvid:
+        own = await run_in_threadpool(_own_visitor, ctx, target.code.owner_id, visitor)
+        if own:
+            own_page = links.self_referral_url or links.landing_url
+            return _visitor(_redirect(own_page), ctx, visitor, days)
+    utm = {k: v[:128] for k in UTM_KEYS if (v := query.get(k)) and v.isprintable()}
+    await ctx.click_writer.submit(
+        Click(
+            code=code,
+            channel=channel,
+            visitor_id=visitor,
+            device_id=device,
+            ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
+            occurred_at=None,
+            utm=utm or None,
+            code_id=target.code.code_id,
+            program_id=target.code.program_id,
         )
-    days = loaded.config.attribution.window_days
+    )
     return _visitor(_redirect(landing_url(links.landing_url, code)), ctx, visitor, days)
+
+
+def _own_visitor(ctx: AppContext, owner_id: int, visitor: str) -> bool:
+    with transaction(ctx.engine) as session:
+        return is_own_visitor(session, owner_id, visitor)
 
 
 @router.get("/r/{code}/qr.svg", response_class=Response)
@@ -113,7 +128,7 @@ def _visitor(
     response.set_cookie(
         VISITOR_COOKIE,
         visitor,
-        max_age=max(days, 30) * 86_400,
+        max_age=days * 86_400,  # the attribution window: a click counts for as long
         httponly=True,
         samesite="lax",
         secure=ctx.settings.web.public_base_url.startswith("https://"),

@@ -200,13 +200,7 @@ async def salesforce(request: Request, ctx: Context) -> Response:
 
 
 async def _store(ctx: AppContext, items: Sequence[inbox.Received]) -> JSONResponse:
-    def write() -> dict[tuple[str, str], int]:
-        with transaction(ctx.engine) as session:
-            return inbox.accept(session, items)
-
-    new = await run_in_threadpool(write)
-    if new:
-        ctx.trigger.notify(max(new.values()))
+    new = await ctx.accept(items)
     duplicates = len({(i.source, i.event_id) for i in items}) - len(new)
     body = Received(
         status="accepted" if new else "duplicate", accepted=len(new), duplicates=duplicates

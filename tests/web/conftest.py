@@ -119,5 +119,5 @@ def _server(request: pytest.FixtureRequest) -> Iterator[Running]:
 def web(_server: Running) -> Running:
     _empty(_server.engine)
     _server.trigger.notified.clear()
-    _server.app.state.context.forget_programs()
+    _server.app.state.context.forget_cached()
     return _server

@@ -54,6 +54,9 @@ def test_a_click_is_recorded_and_redirected_to_the_landing_page_with_the_code(we
     assert target.netloc == "shop.example" and target.path == "/welcome"
     assert parse_qs(target.query) == {"lang": ["en"], "ref": [code]}
     visitor = answer.cookies["rvid"]
+    cookie = answer.headers["set-cookie"]
+    assert "Max-Age=2592000" in cookie  # the program's 30-day attribution window
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
     [(channel, visitor_id, utm, ip_hash, device)] = touches(web)
     assert (channel, visitor_id, device) == ("whatsapp", visitor, "dev-12345678")
     assert utm == {"utm_campaign": "spring"}
