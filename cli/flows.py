@@ -77,7 +77,8 @@ def up(
     api = f"http://127.0.0.1:{port}/api"
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
         [sys.executable, "-m", "prefect", "server", "start", "--port", str(port)],
-        env={**os.environ, "PREFECT_API_URL": api},
+        # No telemetry: nothing here calls out to the internet.
+        env={**os.environ, "PREFECT_API_URL": api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
         # Its own session: Ctrl-C reaches the runner first, which pauses its deployments on
         # the still-running server before we stop the server ourselves.
         start_new_session=True,

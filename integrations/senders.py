@@ -6,7 +6,8 @@ provider's message id or raises: TransientSendError when trying later can work (
 rate limits, 5xx), PermanentSendError when it cannot (a rejected address, a refused message).
 
 FileSender is the embedded demo's delivery: no network, one JSON line per message in
-`{directory}/{channel}.jsonl`. SMTP and Twilio senders come with the connectors.
+`{directory}/{channel}.jsonl`. Provider senders live in integrations/mail and
+integrations/messaging.
 """
 
 from __future__ import annotations
@@ -44,11 +45,25 @@ class SendError(Exception):
 
 
 class TransientSendError(SendError):
-    """Trying again later can succeed."""
+    """Trying again later can succeed; `retry_after` is the provider's own wait, in seconds,
+    when it said one (Retry-After, rate-limit reset headers)."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class PermanentSendError(SendError):
     """Trying again cannot succeed; the message is given up."""
+
+
+class AuthSendError(PermanentSendError):
+    """The provider refused our credentials: no message can go until someone fixes them."""
+
+
+class AmbiguousSendError(SendError):
+    """The request may have been delivered (a timeout after sending): the row is marked for
+    reconciliation, never blindly sent again."""
 
 
 class Sender(Protocol):
