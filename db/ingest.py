@@ -84,10 +84,10 @@ def record_events(
     """Idempotent on (source, event id) for conversions: a re-delivered event changes
     nothing. NPS answers overwrite; support tallies add, so callers pass each support event
     once (the inbox and the CRM watermark see to that)."""
-    new_customers = {}
+    new_customers: dict[str, dict[str, Any]] = {}
     for event in events:
         person = event.customer
-        new_customers[person.external_id] = {
+        row = {
             "source": customer_source,
             "external_id": person.external_id,
             "email": person.email,
@@ -97,6 +97,13 @@ def record_events(
             "customer_since": event.occurred_at,
             "attributes": None,
         }
+        known = new_customers.setdefault(person.external_id, row)
+        # One customer in several events of a batch (a sign-up with the email, then a
+        # purchase without): what any of them says fills the gaps, the earliest time wins.
+        for name, value in row.items():
+            if known[name] is None:
+                known[name] = value
+        known["customer_since"] = min(known["customer_since"], event.occurred_at)
     q.ensure_customers(session, list(new_customers.values()))
     ids = q.customer_ids(session, customer_source, new_customers)
     conversions = []

@@ -25,10 +25,10 @@ from db.models import (
     ReferralCode,
     Touch,
 )
-from db.outbox import CONTACT_COLUMNS, enqueue
+from db.outbox import CONTACT_COLUMNS, enqueue, recipient_of
 from db.statements import among, bulk_insert
 from db.types import seconds_from_now
-from referral.delivery import Recipient, consents_from_flags
+from referral.delivery import Recipient
 from referral.invitations import EVENT_WINDOW_DAYS, REMINDER, SCHEDULED, check_trigger
 from referral.scoring import PROMOTER_MIN_NPS
 
@@ -61,19 +61,6 @@ class NewInvitation:
     trigger: str
     template: str
     payload: dict[str, Any]
-
-
-def _recipient(row: Sequence[Any]) -> Recipient:
-    name, email, phone, consent_email, consent_sms, consent_whatsapp, preferred = row
-    return Recipient(
-        name=name,
-        email=email,
-        phone_e164=phone,
-        consents=consents_from_flags(
-            email=consent_email, sms=consent_sms, whatsapp=consent_whatsapp
-        ),
-        preferred_channel=preferred,
-    )
 
 
 def _live_code() -> ColumnElement[bool]:
@@ -116,7 +103,7 @@ def invitation_candidates(
     )
     if trigger != SCHEDULED:
         query = query.where(_recent_event(program_id, trigger, window_days))
-    return [Candidate(row[0], row[1], _recipient(row[2:])) for row in session.execute(query)]
+    return [Candidate(row[0], row[1], recipient_of(row[2:])) for row in session.execute(query)]
 
 
 def _recent_event(program_id: int, trigger: str, window_days: int) -> ColumnElement[bool]:
@@ -236,7 +223,7 @@ def reminder_candidates(
         .limit(limit)
     )
     return [
-        ReminderCandidate(row[0], row[1], row[2], row[3], row[4], _recipient(row[5:]))
+        ReminderCandidate(row[0], row[1], row[2], row[3], row[4], recipient_of(row[5:]))
         for row in session.execute(query)
     ]
 

@@ -150,15 +150,7 @@ def claim_due(
     )
     claimed = []
     for row in rows:
-        recipient = None
-        if row[8] is not None:
-            recipient = Recipient(
-                name=row[9],
-                email=row[10],
-                phone_e164=row[11],
-                consents=consents_from_flags(email=row[12], sms=row[13], whatsapp=row[14]),
-                preferred_channel=row[15],
-            )
+        recipient = recipient_of(row[9:16]) if row[8] is not None else None
         (id_, key, kind, channel, customer_id, template, payload, attempts) = row[:8]
         claimed.append(
             ClaimedMessage(
@@ -166,6 +158,30 @@ def claim_due(
             )
         )
     return claimed
+
+
+def recipients(session: Session, customer_ids: Collection[int]) -> dict[int, Recipient]:
+    """Who each customer is as a recipient: addresses, consents, preferred channel."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(Customer.id, *CONTACT_COLUMNS).where(among(session, Customer.id, customer_ids))
+    )
+    return {row[0]: recipient_of(row[1:]) for row in rows}
+
+
+def recipient_of(row: Sequence[Any]) -> Recipient:
+    """A Recipient from the CONTACT_COLUMNS of a row, in their order."""
+    name, email, phone, consent_email, consent_sms, consent_whatsapp, preferred = row
+    return Recipient(
+        name=name,
+        email=email,
+        phone_e164=phone,
+        consents=consents_from_flags(
+            email=consent_email, sms=consent_sms, whatsapp=consent_whatsapp
+        ),
+        preferred_channel=preferred,
+    )
 
 
 def suppressed(session: Session, pairs: Collection[tuple[str, str]]) -> set[tuple[str, str]]:

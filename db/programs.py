@@ -117,6 +117,11 @@ class Programs:
             raise ProgramNotFound(slug)
         return self._loaded(program, self._version(program.id, program.current_version))
 
+    def by_id(self, program_id: int) -> LoadedProgram:
+        """The program's current rules, by its id."""
+        program = self.session.get_one(Program, program_id)
+        return self._loaded(program, self._version(program.id, program.current_version))
+
     def by_version_id(self, version_id: int) -> LoadedProgram:
         """The rules a referral was made under, even after the program has moved on."""
         version = self.session.get_one(ProgramVersion, version_id)

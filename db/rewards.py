@@ -158,7 +158,6 @@ class ApprovedGrant:
     amount_minor: int
     currency: str
     description: str | None
-    preferred_channel: str | None
 
 
 def claim_approved(session: Session, limit: int) -> list[ApprovedGrant]:
@@ -186,9 +185,7 @@ def claim_approved(session: Session, limit: int) -> list[ApprovedGrant]:
             RewardGrant.amount_minor,
             RewardGrant.currency,
             RewardGrant.description,
-            Customer.preferred_channel,
         )
-        .join(Customer, Customer.id == RewardGrant.beneficiary_id)
         .where(among(session, RewardGrant.id, ids))
         .order_by(RewardGrant.id)
     )

@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session
 
 from db import milestones as q
 from db.engine import engine_for, transaction
+from db.outbox import recipients
 from db.programs import Programs
 from db.rewards import insert_grants, insert_outbox
 from db.types import utcnow
+from referral.delivery import choose_channel
 from referral.milestones import milestone_key, tier_for, unpaid
 from referral.rewards import GrantPlan, plan_milestone_grant
 from tasks.base import database_task
@@ -36,6 +38,7 @@ def milestone_batch(
     now = session.scalar(select(utcnow()))
     assert now is not None
     customers = [customer for customer, _ in rows]
+    people = recipients(session, customers)
     paid = q.paid_milestones(session, program.id, customers)
     current_tiers = q.tiers(session, program.id, customers)
     plans: list[GrantPlan] = []
@@ -49,11 +52,14 @@ def milestone_batch(
             )
             if plan is not None:
                 plans.append(plan)
+            channel = choose_channel(people[customer], config.invitations.channels, ())
+            if channel is None:  # nobody to tell without a channel they agreed to
+                continue
             notices.append(
                 {
                     "idempotency_key": f"notify:{key}",
                     "kind": "notification",
-                    "channel": "email",
+                    "channel": channel,
                     "customer_id": customer,
                     "template": "milestone_reached",
                     "payload": {

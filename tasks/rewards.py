@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 from db import campaigns
 from db import rewards as q
 from db.engine import engine_for, transaction
+from db.outbox import recipients
 from db.programs import Programs
 from referral.campaigns import boosted, pick
+from referral.delivery import choose_channel
 from referral.programs import ProgramConfig, RewardType, Role
 from referral.rewards import GrantPlan, issue_postings, plan_referral_grants
 from tasks.base import database_task
@@ -95,6 +97,7 @@ def issue_batch(session: Session, batch_size: int) -> dict[str, Any]:
     postings = []
     outbox: list[dict[str, Any]] = []
     by_type: dict[str, int] = defaultdict(int)
+    reach = notification_channels(session, grants)
     for grant in grants:
         postings += issue_postings(
             grant_id=grant.id,
@@ -124,21 +127,41 @@ def issue_batch(session: Session, batch_size: int) -> dict[str, Any]:
                     "payload": payload,
                 }
             )
-        outbox.append(
-            {
-                "idempotency_key": f"notify:grant:{grant.id}",
-                "kind": "notification",
-                "channel": grant.preferred_channel or "email",
-                "customer_id": grant.beneficiary_id,
-                "template": "reward_earned",
-                "payload": payload,
-            }
-        )
+        channel = reach.get(grant.id)
+        if channel is not None:  # nobody to tell without a channel they agreed to
+            outbox.append(
+                {
+                    "idempotency_key": f"notify:grant:{grant.id}",
+                    "kind": "notification",
+                    "channel": channel,
+                    "customer_id": grant.beneficiary_id,
+                    "template": "reward_earned",
+                    "payload": payload,
+                }
+            )
     q.insert_postings(session, postings)
     q.insert_outbox(session, outbox)
     q.mark_issued(session, [g.id for g in grants], coupons)
     q.complete_rewarded_referrals(session, {g.referral_id for g in grants if g.referral_id})
     return {"issued": len(grants), "by_type": dict(by_type)}
+
+
+def notification_channels(session: Session, grants: list[q.ApprovedGrant]) -> dict[int, str]:
+    """Per grant, the channel its notification goes by: the beneficiary's preferred one when
+    they agreed to it, else the first they agreed to in the program's order. Suppressions
+    are checked when the message is sent, as for every message."""
+    people = recipients(session, {g.beneficiary_id for g in grants})
+    programs = Programs(session)
+    orders = {
+        program_id: programs.by_id(program_id).config.invitations.channels
+        for program_id in {g.program_id for g in grants}
+    }
+    chosen = {}
+    for grant in grants:
+        channel = choose_channel(people[grant.beneficiary_id], orders[grant.program_id], ())
+        if channel is not None:
+            chosen[grant.id] = channel
+    return chosen
 
 
 @database_task("grant-rewards-batch")

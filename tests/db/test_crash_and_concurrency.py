@@ -7,7 +7,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from db.advocates import issue_code
 from db.engine import transaction
@@ -54,7 +54,7 @@ def _qualified_referrals(engine, n=REFERRALS):
                         "type": "signup",
                         "occurred_at": NOW - timedelta(hours=2),
                         "visitor_id": f"v{i}",
-                        "customer": {"external_id": f"N{i}"},
+                        "customer": {"external_id": f"N{i}", "email": f"n{i}@example.org"},
                     },
                     {
                         "id": f"po{i}",
@@ -71,6 +71,8 @@ def _qualified_referrals(engine, n=REFERRALS):
             customer_source="crm",
             pepper=PEPPER,
         )
+        # Everyone agreed to email: each grant's notification has a channel to go by.
+        session.execute(update(Customer).values(consent_email=True))
     while True:
         with transaction(engine) as session:
             if not process_batch(session, 5000, BasicRuleSet()).conversions:

@@ -384,11 +384,12 @@ def test_reward_notifications_from_the_reward_pipeline_render_and_respect_consen
     with transaction(engine) as session:
         _, code = _advocate(session)
         add_customers(session, customer("ADV", "Ada.Lovelace@gmail.com", consent_email=True))
-        _referred_purchase(session, code)  # the referee gave no consent to anything
+        _referred_purchase(session, code, consent_email=False)  # the referee agreed to nothing
         _run_all(session)
     sender = RecordingSender()
     outcome = relay_batch(engine, _relay(sender), 10)
-    assert (outcome["sent"], outcome["unreachable"]) == (1, 1)
+    # The referee, who agreed to nothing, gets no notification queued at all.
+    assert (outcome["claimed"], outcome["sent"], outcome["unreachable"]) == (1, 1, 0)
     (message,) = sender.sent
     assert message.subject == "You earned 10.00 USD credit"
     assert message.to == "Ada.Lovelace@gmail.com" and "Unsubscribe: https://" in message.text

@@ -3,7 +3,7 @@ refunded: nothing twice, nothing lost, the ledger balanced."""
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from db.advocates import issue_code
 from db.models import Customer, LedgerEntry, OutboxMessage, Referral, RewardGrant
@@ -25,14 +25,16 @@ PROGRAM = {
 
 
 def _advocate(session, **program):
-    add_customers(session, customer("ADV", "Ada.Lovelace@gmail.com"))
+    add_customers(session, customer("ADV", "Ada.Lovelace@gmail.com", consent_email=True))
     loaded = Programs(session).create(**{**PROGRAM, **program})
     advocate_id = session.scalar(select(Customer.id).where(Customer.external_id == "ADV"))
     code = issue_code(session, loaded.id, advocate_id, length=8).code
     return loaded, code
 
 
-def _referred_purchase(session, code, amount="40.00", *, referee="NEW1", email=None):
+def _referred_purchase(
+    session, code, amount="40.00", *, referee="NEW1", email=None, consent_email=True
+):
     click(session, code, visitor="v-1", at=NOW - timedelta(hours=2))
     event(
         session,
@@ -51,6 +53,10 @@ def _referred_purchase(session, code, amount="40.00", *, referee="NEW1", email=N
         amount=amount,
         currency="USD",
         customer={"external_id": referee},
+    )
+    # Whether the friend agreed to email decides whether their reward notice can go out.
+    session.execute(
+        update(Customer).where(Customer.external_id == referee).values(consent_email=consent_email)
     )
 
 

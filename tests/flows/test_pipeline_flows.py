@@ -4,7 +4,7 @@ changes nothing."""
 from datetime import timedelta
 
 from prefect.client.orchestration import get_client
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from db.advocates import issue_code
 from db.engine import transaction
@@ -19,7 +19,7 @@ from tests.db.helpers import add_customers, click, customer, event
 def _shop(engine, referees=30):
     with transaction(engine) as session:
         now = session.scalar(select(utcnow()))
-        add_customers(session, customer("ADV"))
+        add_customers(session, customer("ADV", consent_email=True))
         program = Programs(session).create(
             slug="friends",
             name="Friends",
@@ -49,6 +49,7 @@ def _shop(engine, referees=30):
                 currency="USD",
                 customer={"external_id": f"N{i}"},
             )
+        session.execute(update(Customer).values(consent_email=True))  # all agreed to email
 
 
 def _counts(engine):

@@ -1,0 +1,139 @@
+"""What the messaging clients share: timeouts, transport failures mapped to typed errors,
+Retry-After, tolerant JSON.
+
+Which transport failures are safe to retry: a request that never reached the provider
+(connection refused, connect or pool timeout, a request body cut off while writing) is
+transient; once the whole request may have reached it (no answer in time, the connection
+dropped while waiting), the message may have gone, and the outcome is ambiguous.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Final
+
+import httpx
+
+from integrations.messaging.errors import ProviderAuthError, ProviderTransientError
+from integrations.senders import AmbiguousSendError, PermanentSendError
+
+# Connecting is quick or not happening; an answer from a send API comes in well under 10 s.
+DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
+USER_AGENT: Final = "referral-engine"
+# A provider asking for more than a day is treated as asking for a day.
+MAX_RETRY_AFTER: Final = 24 * 3600.0
+E164: Final = re.compile(r"^\+[1-9][0-9]{4,14}$")
+
+
+def own_client(
+    client: httpx.Client | None, timeout: httpx.Timeout | float
+) -> tuple[httpx.Client, bool]:
+    """The injected client, or a new one the caller owns (and closes); never follows
+    redirects, since a send answered with one did not go where we meant."""
+    if client is not None:
+        return client, False
+    return (
+        httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}),
+        True,
+    )
+
+
+def check_base_url(url: str, *, what: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        raise ValueError(f"{what} is not a valid URL") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"{what} must be an absolute http(s) URL")
+    return url
+
+
+def exchange(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    provider: str,
+    timeout: httpx.Timeout | float,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One HTTP exchange; transport failures come out as typed send errors that name the
+    provider and the failure, never the URL (a Slack webhook URL is a secret)."""
+    try:
+        return client.request(method, url, timeout=timeout, **kwargs)
+    except (httpx.ConnectTimeout, httpx.PoolTimeout):
+        raise ProviderTransientError(
+            f"{provider}: timed out connecting", provider=provider
+        ) from None
+    except httpx.WriteTimeout:
+        raise ProviderTransientError(
+            f"{provider}: timed out sending the request", provider=provider
+        ) from None
+    except httpx.ReadTimeout:
+        raise AmbiguousSendError(
+            f"{provider}: no answer in time after sending; the message may have gone"
+        ) from None
+    except (httpx.ConnectError, httpx.ProxyError):
+        raise ProviderTransientError(f"{provider}: cannot connect", provider=provider) from None
+    except httpx.WriteError:
+        raise ProviderTransientError(
+            f"{provider}: connection lost while sending the request", provider=provider
+        ) from None
+    except (httpx.ReadError, httpx.RemoteProtocolError, httpx.DecodingError):
+        raise AmbiguousSendError(
+            f"{provider}: connection lost waiting for the answer; the message may have gone"
+        ) from None
+    except httpx.UnsupportedProtocol:
+        raise ProviderAuthError(
+            f"{provider}: the URL's scheme is not usable", provider=provider
+        ) from None
+    except httpx.LocalProtocolError:
+        raise PermanentSendError(f"{provider}: the request could not be encoded") from None
+    except httpx.TransportError as exc:
+        raise AmbiguousSendError(f"{provider}: transport failure ({type(exc).__name__})") from None
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """A Retry-After header's wait in seconds: delay-seconds or an HTTP date (RFC 9110),
+    clamped to [0, a day]; None when absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The body as a JSON object, None when it is not one (an HTML error page, a cut-off
+    body): errors are then classified on the status alone."""
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def int_code(value: object) -> int | None:
+    """A provider error code that should be an int, sometimes sent as a string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
