@@ -7,7 +7,7 @@ values; nothing below the edge reads the environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -89,6 +89,45 @@ class WebhookSettings(BaseModel):
     )(_comma_separated)
 
 
+class EmailSettings(BaseModel):
+    """`REFERRAL_EMAIL__*`: how emails leave. `file` writes them to <data dir>/outbox."""
+
+    provider: Literal["file", "smtp", "sendgrid", "postmark"] = "file"
+    from_address: str = "Referrals <referrals@example.com>"
+    smtp_host: str = "localhost"
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    api_key: SecretStr | None = None  # SendGrid API key or Postmark server token
+    api_base_url: str | None = None  # e.g. SendGrid's EU host
+    postmark_message_stream: str = "outbound"
+    # One per database: idempotency keys start again in a new database, Message-IDs must not.
+    message_id_namespace: str = ""
+
+
+class SmsSettings(BaseModel):
+    """`REFERRAL_SMS__*`."""
+
+    provider: Literal["file", "twilio"] = "file"
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+
+
+class WhatsAppSettings(BaseModel):
+    """`REFERRAL_WHATSAPP__*`: Meta's Cloud API (template messages) or Twilio."""
+
+    provider: Literal["file", "cloud", "twilio"] = "file"
+    access_token: SecretStr | None = None
+    phone_number_id: str | None = None
+    template_language: str = "en"
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    from_number: str | None = None
+
+
 class PrefectSettings(BaseModel):
     """`REFERRAL_PREFECT__*`: how flows are run."""
 
@@ -111,6 +150,9 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     prefect: PrefectSettings = PrefectSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    email: EmailSettings = EmailSettings()
+    sms: SmsSettings = SmsSettings()
+    whatsapp: WhatsAppSettings = WhatsAppSettings()
     # Bearer keys for /v1 (`REFERRAL_API_KEYS=key1,key2`); none set means /v1 refuses all.
     api_keys: CommaList = []
     # The CRM whose ids events carry as customer.external_id.

@@ -37,6 +37,9 @@ def deliver_outbox(batch_size: int | None = None, max_batches: int | None = None
             public_base_url=settings.web.public_base_url,
             unsubscribe_key=key,
             worker=worker,
+            email=settings.email,
+            sms=settings.sms,
+            whatsapp=settings.whatsapp,
         )
         batches += 1
         for name in totals:

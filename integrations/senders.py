@@ -111,3 +111,30 @@ class FileSender:
         except OSError as exc:
             raise TransientSendError(f"cannot write the outbox file: {exc.strerror}") from None
         return SendResult(provider_message_id=provider_id)
+
+
+class ChannelRouter:
+    """One Sender over several: each message goes to the sender of its channel, or to the
+    fallback. Senders connect on their first message and are closed when the router is, so
+    an SMTP connection lasts a batch and a batch without email never connects."""
+
+    def __init__(self, by_channel: dict[str, Sender], fallback: Sender) -> None:
+        self.by_channel, self.fallback = by_channel, fallback
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        return self.by_channel.get(message.channel, self.fallback).send(message)
+
+    def __enter__(self) -> ChannelRouter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for sender in self._distinct():
+            closer = getattr(sender, "close", None)
+            if callable(closer):
+                closer()
+
+    def _distinct(self) -> list[Sender]:
+        seen: dict[int, Sender] = {}
+        for sender in (*self.by_channel.values(), self.fallback):
+            seen.setdefault(id(sender), sender)
+        return list(seen.values())

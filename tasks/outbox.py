@@ -19,10 +19,10 @@ from typing import Final
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from config.settings import EmailSettings, SmsSettings, WhatsAppSettings
 from db import outbox as q
 from db.engine import engine_for, transaction
 from integrations.senders import (
-    FileSender,
     OutboundMessage,
     PermanentSendError,
     Sender,
@@ -33,6 +33,7 @@ from referral.delivery import SUPPRESSED, refusal, suppression_pair
 from referral.notifications import ContextError, render_context
 from referral.unsubscribe import unsubscribe_headers, unsubscribe_token, unsubscribe_url
 from tasks.base import database_task, is_transient
+from tasks.senders import build_sender
 
 logger = logging.getLogger(__name__)
 
@@ -183,12 +184,23 @@ def deliver_outbox_batch(
     public_base_url: str,
     unsubscribe_key: bytes,
     worker: str,
+    email: EmailSettings | None = None,
+    sms: SmsSettings | None = None,
+    whatsapp: WhatsAppSettings | None = None,
 ) -> dict[str, int]:
-    relay = Relay(
-        sender=FileSender(Path(outbox_dir)),
-        renderer=Renderer(templates_dir) if templates_dir else Renderer(),
-        public_base_url=public_base_url,
-        unsubscribe_key=unsubscribe_key,
-        worker=worker,
+    """Providers come from the settings models given (their defaults: the file sender)."""
+    sender = build_sender(
+        email or EmailSettings(),
+        sms or SmsSettings(),
+        whatsapp or WhatsAppSettings(),
+        Path(outbox_dir),
     )
-    return relay_batch(engine_for(database_url), relay, batch_size)
+    with sender:  # one SMTP connection for the batch, closed at its end
+        relay = Relay(
+            sender=sender,
+            renderer=Renderer(templates_dir) if templates_dir else Renderer(),
+            public_base_url=public_base_url,
+            unsubscribe_key=unsubscribe_key,
+            worker=worker,
+        )
+        return relay_batch(engine_for(database_url), relay, batch_size)
