@@ -66,6 +66,20 @@ class Failure:
     attempts: int
     error: str
     permanent: bool = False
+    # The provider's own wait (Retry-After); the row waits at least this long.
+    retry_after: float | None = None
+    # Maybe delivered (a timeout after sending): set aside for a person, never resent.
+    ambiguous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Deferral:
+    """A claimed row handed back unsent (its provider refused us or is down): it waits
+    `seconds` and its attempt is given back, since nothing was tried."""
+
+    id: int
+    seconds: float
+    reason: str
 
 
 def enqueue(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -221,17 +235,26 @@ def mark_failed(
     """Transient failures wait a jittered, growing delay (referral.delivery.backoff_seconds)
     and are tried again; permanent ones, and those out of attempts, are dead. Returns how many
     died."""
+    unsure = [f for f in failures if f.ambiguous]
+    failures = [f for f in failures if not f.ambiguous]
     dead = {f.id: f.error for f in failures if f.permanent or f.attempts >= max_attempts}
     retry = [
         {
             "b_id": f.id,
             "b_error": f.error[:_ERROR_CHARS],
-            "b_delay": _backoff(f.attempts, backoff_seconds, rand),
+            "b_delay": max(_backoff(f.attempts, backoff_seconds, rand), f.retry_after or 0),
         }
         for f in failures
         if f.id not in dead
     ]
     mark_dead(session, dead)
+    bulk_update(
+        session,
+        OutboxMessage,
+        [{"id": f.id, "last_error": f.error[:_ERROR_CHARS]} for f in unsure],
+        also={"status": "needs_reconciliation", "lease_until": None},
+        where=OutboxMessage.status == "claimed",
+    )
     if retry:
         table = core_table(OutboxMessage)
         session.execute(
@@ -247,6 +270,25 @@ def mark_failed(
             execution_options={"synchronize_session": False},
         )
     return len(dead)
+
+
+def defer(session: Session, deferrals: Sequence[Deferral]) -> None:
+    if not deferrals:
+        return
+    table = core_table(OutboxMessage)
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.status == "claimed")
+        .values(
+            status="failed",
+            attempts=table.c.attempts - 1,
+            available_at=seconds_from_now(bindparam("b_delay")),
+            lease_until=None,
+            last_error=bindparam("b_error"),
+        ),
+        [{"b_id": d.id, "b_delay": d.seconds, "b_error": d.reason} for d in deferrals],
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _backoff(attempts: int, base: float, rand: Callable[[], float]) -> float:
@@ -266,13 +308,17 @@ def mark_dead(session: Session, reasons: Mapping[int, str]) -> None:
 
 def retry_dead(session: Session, ids: Sequence[int]) -> int:
     """Send dead rows again, from a clean count of attempts (after fixing the template, or
-    the customer giving consent). Rows that are not dead are left alone."""
+    the customer giving consent), and rows set aside for reconciliation once a person has
+    checked the provider did not deliver them. Other rows are left alone."""
     wanted = sorted(set(ids))
     if not wanted:
         return 0
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(wanted), OutboxMessage.status == "dead")
+        .where(
+            OutboxMessage.id.in_(wanted),
+            OutboxMessage.status.in_(("dead", "needs_reconciliation")),
+        )
         .values(
             status="pending",
             attempts=0,

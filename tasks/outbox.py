@@ -22,14 +22,18 @@ from sqlalchemy.orm import Session
 from config.settings import EmailSettings, SmsSettings, WhatsAppSettings
 from db import outbox as q
 from db.engine import engine_for, transaction
+from db.suppressions import suppress
+from integrations.messaging.errors import suppress_reason
 from integrations.senders import (
+    AmbiguousSendError,
+    AuthSendError,
     OutboundMessage,
     PermanentSendError,
     Sender,
     TransientSendError,
 )
 from integrations.templates import Renderer, TemplateError
-from referral.delivery import SUPPRESSED, refusal, suppression_pair
+from referral.delivery import SUPPRESSED, refusal, suppression_address, suppression_pair
 from referral.notifications import ContextError, render_context
 from referral.unsubscribe import unsubscribe_headers, unsubscribe_token, unsubscribe_url
 from tasks.base import database_task, is_transient
@@ -45,7 +49,22 @@ BACKOFF_SECONDS: Final = 60
 _MARK_TRIES: Final = 3
 # What a batch reports. failed: will be tried again; dead: given up after trying;
 # suppressed and unreachable (no consent, no address): dead without a try.
-OUTCOMES: Final = ("claimed", "sent", "failed", "dead", "suppressed", "unreachable")
+# deferred: handed back unsent because the provider refused us or is down (no attempt
+# used); reconcile: maybe delivered, set aside for a person, never resent by itself.
+OUTCOMES: Final = (
+    "claimed",
+    "sent",
+    "failed",
+    "dead",
+    "suppressed",
+    "unreachable",
+    "deferred",
+    "reconcile",
+)
+# A provider that failed this many messages in a row gets no more of this batch.
+BREAKER_THRESHOLD: Final = 3
+# How long a provider that refused our credentials is left alone.
+AUTH_PAUSE_SECONDS: Final = 300
 
 
 @dataclass(frozen=True)
@@ -74,24 +93,78 @@ def relay_batch(engine: Engine, relay: Relay, batch_size: int) -> dict[str, int]
         q.mark_dead(session, refused)
     sent: list[q.Sent] = []
     failures: list[q.Failure] = []
+    deferred: list[q.Deferral] = []
+    opt_outs: list[tuple[str, str, str]] = []
+    breaker = Breaker(relay.backoff_seconds)
     for message in claimed:
         if message.id in refused:
             continue
+        if (pause := breaker.paused(message.channel)) is not None:
+            deferred.append(q.Deferral(message.id, *pause))
+            continue
         outcome = _deliver(message, relay)
-        if isinstance(outcome, q.Sent):
-            sent.append(outcome)
+        breaker.saw(message.channel, outcome)
+        if isinstance(outcome, Delivered):
+            sent.append(outcome.sent)
         else:
-            failures.append(outcome)
-    dead = _record(engine, relay, sent, failures)
+            failures.append(outcome.failure)
+            if outcome.opt_out is not None:
+                opt_outs.append(outcome.opt_out)
+    dead = _record(engine, relay, sent, failures, deferred, opt_outs)
     suppressed = sum(1 for reason in refused.values() if reason == SUPPRESSED)
+    unsure = sum(1 for f in failures if f.ambiguous)
     return {
         "claimed": len(claimed),
         "sent": len(sent),
-        "failed": len(failures) - dead,
+        "failed": len(failures) - dead - unsure,
         "dead": dead,
         "suppressed": suppressed,
         "unreachable": len(refused) - suppressed,
+        "deferred": len(deferred),
+        "reconcile": unsure,
     }
+
+
+@dataclass(frozen=True)
+class Delivered:
+    sent: q.Sent
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    failure: q.Failure
+    # (channel, address, reason) when the provider says the recipient opted out
+    opt_out: tuple[str, str, str] | None = None
+    auth: bool = False
+
+
+class Breaker:
+    """Per channel, within a batch: a provider that refused our credentials, asked us to
+    wait, or failed several messages in a row gets none of the batch's remaining ones; they
+    go back to the queue unsent, without using up an attempt."""
+
+    def __init__(self, backoff_seconds: float, threshold: int = BREAKER_THRESHOLD) -> None:
+        self.backoff_seconds, self.threshold = backoff_seconds, threshold
+        self.failures_in_a_row: dict[str, int] = {}
+        self.open: dict[str, tuple[float, str]] = {}
+
+    def paused(self, channel: str) -> tuple[float, str] | None:
+        return self.open.get(channel)
+
+    def saw(self, channel: str, outcome: Delivered | Undelivered) -> None:
+        if isinstance(outcome, Delivered) or (outcome.failure.permanent and not outcome.auth):
+            self.failures_in_a_row[channel] = 0
+            return
+        failure = outcome.failure
+        if outcome.auth:
+            self.open[channel] = (AUTH_PAUSE_SECONDS, f"paused: {failure.error}")
+        elif failure.retry_after:
+            self.open[channel] = (failure.retry_after, "paused: the provider asked us to wait")
+        else:
+            count = self.failures_in_a_row.get(channel, 0) + 1
+            self.failures_in_a_row[channel] = count
+            if count >= self.threshold:
+                self.open[channel] = (self.backoff_seconds, f"paused after {count} failures")
 
 
 def suppressed_now(session: Session, claimed: list[q.ClaimedMessage]) -> set[tuple[str, str]]:
@@ -110,24 +183,31 @@ def _refusal(message: q.ClaimedMessage, blocked: set[tuple[str, str]]) -> str | 
     return refusal(message.recipient, message.channel, blocked)
 
 
-def _deliver(message: q.ClaimedMessage, relay: Relay) -> q.Sent | q.Failure:
+def _deliver(message: q.ClaimedMessage, relay: Relay) -> Delivered | Undelivered:
+    key = (message.id, message.attempts)
     try:
         outbound = compose(message, relay)
     except (TemplateError, ContextError) as exc:
-        return q.Failure(message.id, message.attempts, str(exc), permanent=True)
+        return Undelivered(q.Failure(*key, str(exc), permanent=True))
     try:
         result = relay.sender.send(outbound)
+    except AuthSendError as exc:
+        return Undelivered(q.Failure(*key, str(exc)), auth=True)
     except PermanentSendError as exc:
-        return q.Failure(message.id, message.attempts, str(exc), permanent=True)
+        reason = suppress_reason(exc)
+        opt_out = (message.channel, outbound.to, reason) if reason else None
+        return Undelivered(q.Failure(*key, str(exc), permanent=True), opt_out=opt_out)
     except TransientSendError as exc:
-        return q.Failure(message.id, message.attempts, str(exc))
+        return Undelivered(q.Failure(*key, str(exc), retry_after=exc.retry_after))
+    except AmbiguousSendError as exc:
+        return Undelivered(q.Failure(*key, str(exc), ambiguous=True))
     except Exception as exc:
         # An unexpected error from a sender counts as transient: giving up on a message for
         # a bug we might fix is worse than trying it a few more times. Type only: the text
         # may quote the address.
         logger.warning("outbox %s: sender raised %s", message.id, type(exc).__name__)
-        return q.Failure(message.id, message.attempts, f"sender error: {type(exc).__name__}")
-    return q.Sent(message.id, result.provider_message_id)
+        return Undelivered(q.Failure(*key, f"sender error: {type(exc).__name__}"))
+    return Delivered(q.Sent(message.id, result.provider_message_id))
 
 
 def compose(message: q.ClaimedMessage, relay: Relay) -> OutboundMessage:
@@ -156,11 +236,21 @@ def compose(message: q.ClaimedMessage, relay: Relay) -> OutboundMessage:
     )
 
 
-def _record(engine: Engine, relay: Relay, sent: list[q.Sent], failures: list[q.Failure]) -> int:
+def _record(
+    engine: Engine,
+    relay: Relay,
+    sent: list[q.Sent],
+    failures: list[q.Failure],
+    deferred: list[q.Deferral],
+    opt_outs: list[tuple[str, str, str]],
+) -> int:
     for attempt in range(1, _MARK_TRIES + 1):
         try:
             with transaction(engine) as session:
                 q.mark_sent(session, sent)
+                q.defer(session, deferred)
+                for channel, address, reason in opt_outs:
+                    suppress(session, channel, suppression_address(channel, address), reason)
                 return q.mark_failed(
                     session,
                     failures,

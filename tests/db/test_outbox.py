@@ -239,6 +239,8 @@ def test_the_relay_renders_sends_and_records_a_batch(engine):
         "dead": 0,
         "suppressed": 0,
         "unreachable": 0,
+        "deferred": 0,
+        "reconcile": 0,
     }
     message = sender.sent[0]
     assert message.to == "c1@example.com" and message.subject.startswith("Ada,")
