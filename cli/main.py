@@ -15,6 +15,7 @@ from cli import context
 from cli import flows as flows_cli
 from cli.campaigns import campaigns_app
 from cli.errors import UserError, friendly
+from cli.outbox import outbox_app
 from cli.output import console, print_json
 from cli.rewards import ledger_app, rewards_app
 from cli.web import inbox_app
@@ -44,6 +45,7 @@ app.add_typer(rewards_app, name="rewards")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(inbox_app, name="inbox")
+app.add_typer(outbox_app, name="outbox")
 app.command("web")(web_command)
 app.command("run")(flows_cli.run)
 app.command("up")(flows_cli.up)

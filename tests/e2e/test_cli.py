@@ -126,3 +126,12 @@ def test_run_a_flow_by_name_and_manage_rewards(cli):
     assert (missing.code, missing.stderr.strip()) == (1, "error: no reward grant with id 42")
     wrong = cli("rewards", "list", "--status", "paid")
     assert wrong.code == 1 and "--status must be one of" in wrong.stderr
+
+
+def test_outbox_list_and_retry(cli):
+    assert cli("db", "upgrade").code == 0
+    assert cli("outbox", "list", "--json").json() == []
+    retried = cli("outbox", "retry", "41", "42")
+    assert (retried.code, retried.stdout.strip()) == (0, "queued again: 0 of 2")
+    wrong = cli("outbox", "list", "--status", "lost")
+    assert wrong.code == 1 and wrong.stderr.strip().startswith("error: --status must be one of")
