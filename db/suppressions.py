@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from db.models import Suppression
+from db.models import Customer, Suppression
 from db.statements import insert_ignore
+from referral.delivery import suppression_address
 
 
 def suppress(session: Session, channel: str, address: str, reason: str) -> None:
@@ -24,3 +25,23 @@ def unsuppress(session: Session, channel: str, address: str) -> int:
         delete(Suppression).where(Suppression.channel == channel, Suppression.address == address)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def opt_out(session: Session, customer_id: int, channel: str, reason: str) -> bool:
+    """The customer no longer wants `channel`: consent off and the current address on the
+    suppression list, which a later CRM sync that sets consent again does not undo.
+    False when there is no such customer."""
+    flag = {"email": Customer.consent_email, "sms": Customer.consent_sms}.get(
+        channel, Customer.consent_whatsapp
+    )
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return False
+    session.execute(
+        update(Customer).where(Customer.id == customer_id).values({flag: False}),
+        execution_options={"synchronize_session": False},
+    )
+    address = customer.email if channel == "email" else customer.phone_e164
+    if address:
+        suppress(session, channel, suppression_address(channel, address), reason)
+    return True
