@@ -77,6 +77,11 @@ class WebhookSettings(BaseModel):
     stripe_secrets: CommaList = []
     twilio_auth_token: SecretStr | None = None
     salesforce_org_ids: Annotated[list[str], NoDecode] = []
+    # SendGrid's signed event webhook: its verification key(s), base64, as its settings show.
+    sendgrid_public_keys: Annotated[list[str], NoDecode] = []
+    # Postmark's webhooks are unsigned: they carry basic-auth credentials in their URL.
+    postmark_username: str | None = None
+    postmark_password: SecretStr | None = None
     # Twilio signs the URL it called; behind a proxy that is the public one, not ours.
     public_base_url: str | None = None
 
@@ -85,6 +90,7 @@ class WebhookSettings(BaseModel):
         "hubspot_client_secret",
         "stripe_secrets",
         "salesforce_org_ids",
+        "sendgrid_public_keys",
         mode="before",
     )(_comma_separated)
 

@@ -362,7 +362,8 @@ class OutboxMessage(Base):
     lease_until: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
-    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    # Indexed: providers' delivery events (bounces, opens) name the message by this id.
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime] = _created()
     sent_at: Mapped[datetime | None]
 

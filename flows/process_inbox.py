@@ -19,7 +19,7 @@ from flows.process_conversions import process_conversions
 from flows.send_invitations import send_invitations
 from tasks.inbox import process_inbox_batch, received
 
-SUMMED = ("rows", "events", "processed", "ignored", "failed", "conversions")
+SUMMED = ("rows", "events", "processed", "ignored", "failed", "conversions", "delivery_events")
 
 
 @flow(name="process-inbox", log_prints=True)

@@ -13,8 +13,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from db import inbox
+from db.delivery_events import apply_delivery_events
 from db.engine import engine_for, transaction
 from db.ingest import record_events
+from integrations.mail.events import DeliveryEvent, parse_postmark_event, parse_sendgrid_events
 from integrations.webhooks.errors import MalformedPayload
 from integrations.webhooks.mapping import hubspot_events, stripe_events
 from referral.events import CONVERSION_TYPES, Event
@@ -23,6 +25,11 @@ from tasks.base import database_task
 
 # Sources whose stored payload is already an event in our contract.
 EVENT_SOURCES = ("api", "standard")
+# Sources that report on messages we sent, not on customers.
+DELIVERY_SOURCES = {
+    "sendgrid": lambda payload: parse_sendgrid_events([payload]),
+    "postmark": lambda payload: [e] if (e := parse_postmark_event(payload)) else [],
+}
 # Sources whose rows need a connector before they mean anything; kept, with the reason.
 NEEDS_CONNECTOR = {
     "salesforce": "outbound messages are unsigned and are acted on only after re-reading "
@@ -61,7 +68,17 @@ def inbox_batch(
     done: dict[str, list[int]] = {"processed": [], "ignored": []}
     failed: list[tuple[int, str]] = []
     waiting: dict[str, list[int]] = defaultdict(list)
+    reports: list[DeliveryEvent] = []
     for row in rows:
+        if row.source in DELIVERY_SOURCES:
+            try:
+                found = DELIVERY_SOURCES[row.source](row.payload)
+            except MalformedPayload as exc:
+                failed.append((row.id, str(exc)))
+                continue
+            reports += found
+            done["processed" if found else "ignored"].append(row.id)
+            continue
         if row.source in NEEDS_CONNECTOR:
             waiting[row.source].append(row.id)
             continue
@@ -84,6 +101,7 @@ def inbox_batch(
             pepper=pepper,
             region=region,
         )
+    delivery = apply_delivery_events(session, reports)
     for status, ids in done.items():
         inbox.mark(session, ids, status, flow_run_id=flow_run_id)
     for source, ids in waiting.items():
@@ -100,6 +118,7 @@ def inbox_batch(
         "failed": len(failed),
         "conversions": sum(e.type in CONVERSION_TYPES for e in recorded),
         "triggers": sorted(triggers),
+        "delivery_events": sum(delivery.values()),
     }
 
 

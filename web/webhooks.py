@@ -8,6 +8,9 @@ deduplicated on the provider's event id for good.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Sequence
@@ -22,6 +25,11 @@ from starlette.concurrency import run_in_threadpool
 from db import inbox
 from db.engine import transaction
 from db.suppressions import suppress, unsuppress
+from integrations.mail.events import (
+    parse_postmark_event,
+    parse_sendgrid_events,
+    verify_sendgrid_events,
+)
 from integrations.webhooks.errors import MalformedPayload, SignatureError
 from integrations.webhooks.mapping import twilio_inbound
 from integrations.webhooks.salesforce import ack, check_organization, parse_outbound_message
@@ -197,6 +205,72 @@ async def salesforce(request: Request, ctx: Context) -> Response:
     ]
     await _store(ctx, items)
     return Response(ack(), media_type="text/xml")
+
+
+@router.post("/sendgrid", response_model=Received, status_code=202, responses=SIGNED)
+async def sendgrid(request: Request, ctx: Context) -> JSONResponse:
+    """SendGrid's signed Event Webhook: deliveries, opens, clicks, bounces, spam reports and
+    unsubscribes, one inbox row per event."""
+    body = await request.body()
+    keys = ctx.settings.webhooks.sendgrid_public_keys
+    if not keys:
+        raise ApiError(401, "unauthorized", "REFERRAL_WEBHOOKS__SENDGRID_PUBLIC_KEYS is not set")
+    _checked(
+        lambda: verify_sendgrid_events(
+            keys,
+            body,
+            request.headers.get("x-twilio-email-event-webhook-signature"),
+            request.headers.get("x-twilio-email-event-webhook-timestamp"),
+            now=time.time(),
+        )
+    )
+    payload = _json(body)
+    try:
+        parse_sendgrid_events(payload)
+    except MalformedPayload as exc:
+        raise ApiError(422, "invalid", str(exc)) from None
+    items = [
+        inbox.Received(
+            "sendgrid",
+            str(e.get("sg_event_id") or _digest(e)),
+            str(e.get("event") or "unknown")[:64],
+            e,
+        )
+        for e in payload
+    ]
+    return await _store(ctx, items)
+
+
+@router.post("/postmark", response_model=Received, status_code=202, responses=SIGNED)
+async def postmark(request: Request, ctx: Context) -> JSONResponse:
+    """Postmark's webhooks (one record per request), authenticated by the basic-auth
+    credentials configured in their URL."""
+    hooks = ctx.settings.webhooks
+    if not hooks.postmark_username or hooks.postmark_password is None:
+        raise ApiError(401, "unauthorized", "REFERRAL_WEBHOOKS__POSTMARK_USERNAME is not set")
+    offered = request.headers.get("authorization", "")
+    expected = (
+        "Basic "
+        + base64.b64encode(
+            f"{hooks.postmark_username}:{hooks.postmark_password.get_secret_value()}".encode()
+        ).decode()
+    )
+    if not hmac.compare_digest(offered.encode(), expected.encode()):
+        raise ApiError(401, "invalid_signature", "wrong or missing basic-auth credentials")
+    body = await request.body()
+    payload = _json(body)
+    try:
+        event = parse_postmark_event(payload)
+    except MalformedPayload as exc:
+        raise ApiError(422, "invalid", str(exc)) from None
+    event_id = (event.event_id if event else None) or _digest(payload)
+    record = str(payload.get("RecordType") or "unknown")[:64]
+    return await _store(ctx, [inbox.Received("postmark", event_id, record, payload)])
+
+
+def _digest(item: Any) -> str:
+    """An id for an event its provider gave none: the same event twice, the same id."""
+    return hashlib.sha256(json.dumps(item, sort_keys=True).encode()).hexdigest()[:40]
 
 
 async def _store(ctx: AppContext, items: Sequence[inbox.Received]) -> JSONResponse:

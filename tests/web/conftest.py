@@ -4,6 +4,7 @@ service promises is the inbox row and the notification, and tests/flows runs the
 
 from __future__ import annotations
 
+import base64
 import socket
 import threading
 import time
@@ -14,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Engine
 
 from config.settings import Settings, load_settings
@@ -33,6 +36,14 @@ STRIPE_SECRETS = ("whsec_stripe_old", "whsec_stripe_new")
 HUBSPOT_SECRET = "hubspot-client-secret"
 TWILIO_TOKEN = "twilio-auth-token"
 SALESFORCE_ORG = "00D000000000062EAA"
+# SendGrid signs its event webhook with ECDSA P-256; the tests hold the private half.
+SENDGRID_KEY = ec.generate_private_key(ec.SECP256R1())
+SENDGRID_PUBLIC = base64.b64encode(
+    SENDGRID_KEY.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+).decode()
+POSTMARK_AUTH = ("postmark-hook", "postmark-secret")
 
 
 @dataclass
@@ -75,6 +86,9 @@ def web_settings(database_url: str, **overrides: Any) -> Settings:
             "hubspot_client_secret": [HUBSPOT_SECRET],
             "twilio_auth_token": TWILIO_TOKEN,
             "salesforce_org_ids": [SALESFORCE_ORG],
+            "sendgrid_public_keys": [SENDGRID_PUBLIC],
+            "postmark_username": POSTMARK_AUTH[0],
+            "postmark_password": POSTMARK_AUTH[1],
         },
         **overrides,
     )
