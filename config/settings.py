@@ -134,6 +134,23 @@ class WhatsAppSettings(BaseModel):
     from_number: str | None = None
 
 
+class CrmSettings(BaseModel):
+    """`REFERRAL_CRM__*`: where sync-crm reads customers from."""
+
+    provider: Literal["file", "hubspot", "salesforce"] = "file"
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 2_000
+    # Provider property -> customer column (see integrations/crm/fields.py); empty: defaults.
+    field_map: dict[str, str] = {}
+    hubspot_access_token: SecretStr | None = None
+    salesforce_login_url: str = "https://login.salesforce.com"
+    salesforce_auth: Literal["client_credentials", "jwt"] = "client_credentials"
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: SecretStr | None = None
+    salesforce_username: str | None = None
+    salesforce_private_key: SecretStr | None = None  # PEM
+    salesforce_object: Literal["Contact", "Lead"] = "Contact"
+
+
 class PrefectSettings(BaseModel):
     """`REFERRAL_PREFECT__*`: how flows are run."""
 
@@ -159,6 +176,7 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     sms: SmsSettings = SmsSettings()
     whatsapp: WhatsAppSettings = WhatsAppSettings()
+    crm: CrmSettings = CrmSettings()
     # Bearer keys for /v1 (`REFERRAL_API_KEYS=key1,key2`); none set means /v1 refuses all.
     api_keys: CommaList = []
     # The CRM whose ids events carry as customer.external_id.
@@ -197,3 +215,12 @@ def load_settings(**overrides: object) -> Settings:
         location = "__".join(str(part) for part in error["loc"]).upper()
         message = error["msg"].removeprefix("Value error, ")
         raise SettingsError(f"REFERRAL_{location}: {message}") from None
+
+
+def required(value: str | SecretStr | None, variable: str) -> str:
+    """A credential a chosen provider cannot do without: its value, or a SettingsError
+    naming the variable to set (`REFERRAL_` + variable)."""
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not text:
+        raise SettingsError(f"REFERRAL_{variable} is not set")
+    return text

@@ -16,15 +16,19 @@ DROP_FOLDER = "crm-drop"
 
 
 @flow(name="sync-crm", log_prints=True)
-def sync_crm(source: str = "files", folder: str | None = None) -> dict[str, Any]:
-    """`folder` is the drop folder of the `files` source (default: <data dir>/crm-drop).
-    A re-run after a crash resumes at the watermark; a second run at once stops at its
-    first batch (the watermark moved under it)."""
+def sync_crm(source: str | None = None, folder: str | None = None) -> dict[str, Any]:
+    """`source` is files, hubspot or salesforce (default: REFERRAL_CRM__PROVIDER, whose
+    `file` means the drop folder). `folder` is the drop folder of the `files` source
+    (default: <data dir>/crm-drop). A re-run after a crash resumes at the watermark; a
+    second run at once stops at its first batch (the watermark moved under it)."""
     settings, url = settings_and_url()
+    source = source or {"file": "files"}.get(settings.crm.provider, settings.crm.provider)
     drop = Path(folder) if folder else settings.data_dir / DROP_FOLDER
     if folder is None:
         drop.mkdir(parents=True, exist_ok=True)  # a fresh install syncs nothing, not an error
-    connector = open_connector(source, folder=drop, batch_size=settings.batch_size)
+    connector = open_connector(
+        source, folder=drop, batch_size=settings.batch_size, crm=settings.crm
+    )
     pepper = settings.hash_pepper.get_secret_value().encode()
     started = cursor = read_watermark(url, connector.name)
     totals = {"batches": 0, "customers": 0, "events": 0}

@@ -10,12 +10,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from config.settings import CrmSettings, required
 from db.customers import LOADED_COLUMNS, upsert_customers
 from db.engine import engine_for, transaction
 from db.ingest import record_events
 from db.watermarks import advance_watermark, get_watermark
 from integrations.crm.base import Contact, CrmBatch, CrmConnector
 from integrations.crm.files import FileCrm
+from integrations.crm.hubspot import HubSpotConnector
+from integrations.crm.salesforce import ClientCredentials, JwtBearer, SalesforceConnector
 from integrations.crm.synthetic import CustomerRecord, generate_customers
 from referral.contacts import normalize_email, normalize_phone
 from referral.privacy import address_fingerprint
@@ -110,7 +113,7 @@ def seed_customers_batch(
 
 # --- CRM sync ---------------------------------------------------------------------------
 
-CONNECTORS = ("files",)
+CONNECTORS = ("files", "hubspot", "salesforce")
 _CONTACT_COLUMNS = frozenset(LOADED_COLUMNS) - {"source", "email_normalized"}
 
 
@@ -119,9 +122,40 @@ class UnknownConnector(LookupError):
         super().__init__(f"no CRM connector named {source!r}; connectors: {', '.join(CONNECTORS)}")
 
 
-def open_connector(source: str, *, folder: Path, batch_size: int) -> CrmConnector:
+def open_connector(
+    source: str, *, folder: Path, batch_size: int, crm: CrmSettings | None = None
+) -> CrmConnector:
+    """`files` is the drop folder; `hubspot` and `salesforce` read their credentials and
+    field map from `crm` (REFERRAL_CRM__*)."""
+    crm = crm or CrmSettings()
+    field_map = crm.field_map or None
     if source == "files":
         return FileCrm(folder, batch_size=batch_size)
+    if source == "hubspot":
+        return HubSpotConnector(
+            required(crm.hubspot_access_token, "CRM__HUBSPOT_ACCESS_TOKEN"),
+            field_map=field_map,
+            batch_size=crm.batch_size,
+        )
+    if source == "salesforce":
+        client_id = required(crm.salesforce_client_id, "CRM__SALESFORCE_CLIENT_ID")
+        credentials: ClientCredentials | JwtBearer
+        if crm.salesforce_auth == "jwt":
+            credentials = JwtBearer(
+                client_id,
+                required(crm.salesforce_username, "CRM__SALESFORCE_USERNAME"),
+                required(crm.salesforce_private_key, "CRM__SALESFORCE_PRIVATE_KEY"),
+            )
+        else:
+            secret = required(crm.salesforce_client_secret, "CRM__SALESFORCE_CLIENT_SECRET")
+            credentials = ClientCredentials(client_id, secret)
+        return SalesforceConnector(
+            credentials,
+            login_url=crm.salesforce_login_url,
+            field_map=field_map,
+            object=crm.salesforce_object,
+            batch_size=crm.batch_size,
+        )
     raise UnknownConnector(source)
 
 

@@ -2,7 +2,7 @@
 
 Each channel without a provider (and any channel without a connector) goes to the file
 sender, so the embedded demo needs nothing and a half-configured install still delivers
-somewhere visible. A provider without its credentials is a settings error, raised here in
+somewhere visible. A provider without its credentials is a SettingsError, raised here in
 one line naming the variable, before any message is claimed.
 """
 
@@ -10,19 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
-
-from config.settings import EmailSettings, SmsSettings, WhatsAppSettings
+from config.settings import EmailSettings, SmsSettings, WhatsAppSettings, required
 from integrations.mail.postmark import PostmarkSender
 from integrations.mail.sendgrid import SendGridSender
 from integrations.mail.smtp import SmtpSender
 from integrations.messaging.twilio_sms import TwilioSmsSender, TwilioWhatsAppSender
 from integrations.messaging.whatsapp_cloud import WhatsAppCloudSender
 from integrations.senders import ChannelRouter, FileSender, Sender
-
-
-class MissingCredential(ValueError):
-    pass
 
 
 def build_sender(
@@ -33,22 +27,22 @@ def build_sender(
         by_channel["email"] = _email(email)
     if sms.provider == "twilio":
         by_channel["sms"] = TwilioSmsSender(
-            _need(sms.account_sid, "SMS__ACCOUNT_SID"),
-            _secret(sms.auth_token, "SMS__AUTH_TOKEN"),
+            required(sms.account_sid, "SMS__ACCOUNT_SID"),
+            required(sms.auth_token, "SMS__AUTH_TOKEN"),
             from_number=sms.from_number,
             messaging_service_sid=sms.messaging_service_sid,
         )
     if whatsapp.provider == "cloud":
         by_channel["whatsapp"] = WhatsAppCloudSender(
-            _secret(whatsapp.access_token, "WHATSAPP__ACCESS_TOKEN"),
-            _need(whatsapp.phone_number_id, "WHATSAPP__PHONE_NUMBER_ID"),
+            required(whatsapp.access_token, "WHATSAPP__ACCESS_TOKEN"),
+            required(whatsapp.phone_number_id, "WHATSAPP__PHONE_NUMBER_ID"),
             template_language=whatsapp.template_language,
         )
     elif whatsapp.provider == "twilio":
         by_channel["whatsapp"] = TwilioWhatsAppSender(
-            _need(whatsapp.account_sid, "WHATSAPP__ACCOUNT_SID"),
-            _secret(whatsapp.auth_token, "WHATSAPP__AUTH_TOKEN"),
-            from_number=_need(whatsapp.from_number, "WHATSAPP__FROM_NUMBER"),
+            required(whatsapp.account_sid, "WHATSAPP__ACCOUNT_SID"),
+            required(whatsapp.auth_token, "WHATSAPP__AUTH_TOKEN"),
+            from_number=required(whatsapp.from_number, "WHATSAPP__FROM_NUMBER"),
         )
     return ChannelRouter(by_channel, FileSender(outbox_dir))
 
@@ -64,7 +58,7 @@ def _email(email: EmailSettings) -> Sender:
             password=email.smtp_password.get_secret_value() if email.smtp_password else None,
             message_id_namespace=email.message_id_namespace,
         )
-    key = _secret(email.api_key, "EMAIL__API_KEY")
+    key = required(email.api_key, "EMAIL__API_KEY")
     if email.provider == "sendgrid":
         base = email.api_base_url or "https://api.sendgrid.com"
         return SendGridSender(key, email.from_address, base_url=base)
@@ -72,13 +66,3 @@ def _email(email: EmailSettings) -> Sender:
     return PostmarkSender(
         key, email.from_address, base_url=base, message_stream=email.postmark_message_stream
     )
-
-
-def _need(value: str | None, variable: str) -> str:
-    if not value:
-        raise MissingCredential(f"REFERRAL_{variable} is not set")
-    return value
-
-
-def _secret(value: SecretStr | None, variable: str) -> str:
-    return _need(value.get_secret_value() if value else None, variable)

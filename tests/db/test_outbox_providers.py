@@ -11,12 +11,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from config.settings import EmailSettings, SmsSettings, WhatsAppSettings
+from config.settings import EmailSettings, SettingsError, SmsSettings, WhatsAppSettings
 from db.engine import transaction
 from db.models import OutboxMessage
 from referral.unsubscribe import link_key
 from tasks.outbox import deliver_outbox_batch
-from tasks.senders import MissingCredential, build_sender
+from tasks.senders import build_sender
 from tests.db.test_pipeline import _advocate, _referred_purchase, _run_all
 from tests.integrations.test_smtp_sender import Mailbox, free_port
 
@@ -79,5 +79,5 @@ def _parsed(accepted):
 )
 def test_a_provider_without_credentials_names_the_missing_variable(settings, variable, tmp_path):
     chosen = {"email": EmailSettings(), "sms": SmsSettings(), "whatsapp": WhatsAppSettings()}
-    with pytest.raises(MissingCredential, match=f"^{variable} is not set$"):
+    with pytest.raises(SettingsError, match=f"^{variable} is not set$"):
         build_sender(**{**chosen, **settings}, outbox_dir=tmp_path)
