@@ -8,6 +8,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from sqlalchemy import func, select
 
+from config.settings import SettingsError
 from db.engine import transaction
 from db.models import Conversion, Customer
 from flows.sync_crm import sync_crm
@@ -79,7 +80,9 @@ def test_another_folder_and_an_unknown_source(engine, flow_env, tmp_path):
     elsewhere.mkdir()
     customers_csv(elsewhere, "a.csv", count=3)
     assert sync_crm(folder=str(elsewhere))["customers"] == 3
-    with pytest.raises(UnknownConnector, match="connectors: files"):
+    with pytest.raises(UnknownConnector, match="connectors: files, hubspot, salesforce"):
+        sync_crm(source="pipedrive")
+    with pytest.raises(SettingsError, match="REFERRAL_CRM__SALESFORCE_CLIENT_ID is not set"):
         sync_crm(source="salesforce")
 
 
