@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from referral.quiet_hours import QuietHours, resolve_zone
+
 DEFAULT_DATA_DIR = Path("data")
 
 
@@ -134,6 +136,28 @@ class WhatsAppSettings(BaseModel):
     from_number: str | None = None
 
 
+class DeliverySettings(BaseModel):
+    """`REFERRAL_DELIVERY__*`: when text messages may go out."""
+
+    # SMS and WhatsApp wait out these hours in the recipient's time zone; empty: any time.
+    quiet_hours: str = "21:00-08:00"
+    # For customers whose CRM record has no time zone.
+    default_timezone: str = "UTC"
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _window(cls, spec: str) -> str:
+        if spec.strip():
+            QuietHours.parse(spec)  # raises ValueError naming what is wrong
+        return spec.strip()
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        resolve_zone(name, name)  # an unknown default is refused here, not at 9 p.m.
+        return name
+
+
 class CrmSettings(BaseModel):
     """`REFERRAL_CRM__*`: where sync-crm reads customers from."""
 
@@ -177,6 +201,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = SmsSettings()
     whatsapp: WhatsAppSettings = WhatsAppSettings()
     crm: CrmSettings = CrmSettings()
+    delivery: DeliverySettings = DeliverySettings()
     # Bearer keys for /v1 (`REFERRAL_API_KEYS=key1,key2`); none set means /v1 refuses all.
     api_keys: CommaList = []
     # The CRM whose ids events carry as customer.external_id.

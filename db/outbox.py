@@ -38,6 +38,7 @@ CONTACT_COLUMNS = (
     Customer.consent_sms,
     Customer.consent_whatsapp,
     Customer.preferred_channel,
+    Customer.timezone,
 )
 
 
@@ -164,7 +165,7 @@ def claim_due(
     )
     claimed = []
     for row in rows:
-        recipient = recipient_of(row[9:16]) if row[8] is not None else None
+        recipient = recipient_of(row[9:]) if row[8] is not None else None
         (id_, key, kind, channel, customer_id, template, payload, attempts) = row[:8]
         claimed.append(
             ClaimedMessage(
@@ -186,7 +187,7 @@ def recipients(session: Session, customer_ids: Collection[int]) -> dict[int, Rec
 
 def recipient_of(row: Sequence[Any]) -> Recipient:
     """A Recipient from the CONTACT_COLUMNS of a row, in their order."""
-    name, email, phone, consent_email, consent_sms, consent_whatsapp, preferred = row
+    name, email, phone, consent_email, consent_sms, consent_whatsapp, preferred, zone = row
     return Recipient(
         name=name,
         email=email,
@@ -195,6 +196,7 @@ def recipient_of(row: Sequence[Any]) -> Recipient:
             email=consent_email, sms=consent_sms, whatsapp=consent_whatsapp
         ),
         preferred_channel=preferred,
+        timezone=zone,
     )
 
 

@@ -40,6 +40,7 @@ def deliver_outbox(batch_size: int | None = None, max_batches: int | None = None
             email=settings.email,
             sms=settings.sms,
             whatsapp=settings.whatsapp,
+            delivery=settings.delivery,
         )
         batches += 1
         for name in totals:

@@ -32,6 +32,7 @@ class Recipient:
     phone_e164: str | None
     consents: frozenset[str]
     preferred_channel: str | None = None
+    timezone: str | None = None  # IANA name from the CRM; quiet hours are kept in it
 
     def address(self, channel: str) -> str | None:
         if channel == "email":

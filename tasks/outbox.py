@@ -13,16 +13,18 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from config.settings import EmailSettings, SmsSettings, WhatsAppSettings
+from config.settings import DeliverySettings, EmailSettings, SmsSettings, WhatsAppSettings
 from db import outbox as q
 from db.engine import engine_for, transaction
 from db.suppressions import suppress
+from db.types import utcnow
 from integrations.messaging.errors import suppress_reason
 from integrations.senders import (
     AmbiguousSendError,
@@ -35,6 +37,7 @@ from integrations.senders import (
 from integrations.templates import Renderer, TemplateError
 from referral.delivery import SUPPRESSED, refusal, suppression_address, suppression_pair
 from referral.notifications import ContextError, render_context
+from referral.quiet_hours import QuietHours, next_allowed
 from referral.unsubscribe import unsubscribe_headers, unsubscribe_token, unsubscribe_url
 from tasks.base import database_task, is_transient
 from tasks.senders import build_sender
@@ -78,6 +81,11 @@ class Relay:
     worker: str
     lease_seconds: int = LEASE_SECONDS
     max_attempts: int = MAX_ATTEMPTS
+    # Messages on `quiet_channels` wait out these hours in the recipient's zone. Only
+    # channels that reach a phone through a provider: the file sender wakes nobody.
+    quiet_hours: QuietHours | None = None
+    quiet_channels: frozenset[str] = frozenset()
+    default_timezone: str = "UTC"
     backoff_seconds: float = BACKOFF_SECONDS
 
 
@@ -91,6 +99,8 @@ def relay_batch(engine: Engine, relay: Relay, batch_size: int) -> dict[str, int]
         blocked = suppressed_now(session, claimed)
         refused = {m.id: reason for m in claimed if (reason := _refusal(m, blocked))}
         q.mark_dead(session, refused)
+        now = session.scalar(select(utcnow()))
+    assert now is not None
     sent: list[q.Sent] = []
     failures: list[q.Failure] = []
     deferred: list[q.Deferral] = []
@@ -98,6 +108,9 @@ def relay_batch(engine: Engine, relay: Relay, batch_size: int) -> dict[str, int]
     breaker = Breaker(relay.backoff_seconds)
     for message in claimed:
         if message.id in refused:
+            continue
+        if (wait := _quiet_wait(message, relay, now)) is not None:
+            deferred.append(q.Deferral(message.id, wait, "quiet hours"))
             continue
         if (pause := breaker.paused(message.channel)) is not None:
             deferred.append(q.Deferral(message.id, *pause))
@@ -123,6 +136,15 @@ def relay_batch(engine: Engine, relay: Relay, batch_size: int) -> dict[str, int]
         "deferred": len(deferred),
         "reconcile": unsure,
     }
+
+
+def _quiet_wait(message: q.ClaimedMessage, relay: Relay, now: datetime) -> float | None:
+    """Seconds until a text message may go, None when it may go now."""
+    if relay.quiet_hours is None or message.channel not in relay.quiet_channels:
+        return None
+    zone = message.recipient.timezone if message.recipient else None
+    allowed = next_allowed(now, zone, relay.quiet_hours, relay.default_timezone)
+    return (allowed - now).total_seconds() if allowed > now else None
 
 
 @dataclass(frozen=True)
@@ -277,6 +299,7 @@ def deliver_outbox_batch(
     email: EmailSettings | None = None,
     sms: SmsSettings | None = None,
     whatsapp: WhatsAppSettings | None = None,
+    delivery: DeliverySettings | None = None,
 ) -> dict[str, int]:
     """Providers come from the settings models given (their defaults: the file sender)."""
     sender = build_sender(
@@ -292,5 +315,14 @@ def deliver_outbox_batch(
             public_base_url=public_base_url,
             unsubscribe_key=unsubscribe_key,
             worker=worker,
+            quiet_hours=QuietHours.parse(delivery.quiet_hours)
+            if delivery and delivery.quiet_hours
+            else None,
+            quiet_channels=frozenset(
+                channel
+                for channel, provider in (("sms", sms), ("whatsapp", whatsapp))
+                if provider is not None and provider.provider != "file"
+            ),
+            default_timezone=delivery.default_timezone if delivery else "UTC",
         )
         return relay_batch(engine_for(database_url), relay, batch_size)

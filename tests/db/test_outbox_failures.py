@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from db.engine import transaction
-from db.models import OutboxMessage, Suppression
+from db.models import Customer, OutboxMessage, Suppression
 from db.outbox import retry_dead
 from db.types import seconds_from_now, utcnow
 from integrations.senders import (
@@ -21,6 +21,7 @@ from integrations.senders import (
     SendResult,
     TransientSendError,
 )
+from referral.quiet_hours import QuietHours
 from tasks.outbox import relay_batch
 from tests.db.test_outbox import _customer_id, _queue, _relay
 
@@ -129,3 +130,37 @@ def test_an_opt_out_the_provider_reports_suppresses_the_number(engine):
         ]
     second = relay_batch(engine, _relay(provider), 10)
     assert (second["suppressed"], provider.calls) == (1, 1)
+
+
+def _zone_at_local_hour(engine, hour: int) -> str:
+    """A fixed-offset zone whose clock shows `hour` o'clock now (by the database clock)."""
+    with transaction(engine) as session:
+        now = session.scalar(select(utcnow()))
+    offset = (hour - now.hour) % 24
+    offset = offset - 24 if offset > 12 else offset
+    # Etc/GMT names count the other way round: Etc/GMT-3 is three hours ahead of UTC.
+    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
+
+
+def test_text_messages_wait_out_quiet_hours_in_the_recipients_zone(engine):
+    night = _zone_at_local_hour(engine, 2)
+    day = _zone_at_local_hour(engine, 14)
+    with transaction(engine) as session:
+        asleep = _customer_id(session, "C1", consent_sms=True, phone_e164="+14155550123")
+        awake = _customer_id(session, "C2", consent_sms=True, phone_e164="+14155550124")
+        session.execute(update(Customer).where(Customer.id == asleep).values(timezone=night))
+        session.execute(update(Customer).where(Customer.id == awake).values(timezone=day))
+        _queue(session, asleep, 1, prefix="night", channel="sms")
+        _queue(session, awake, 1, prefix="day", channel="sms")
+    phone = FlakyProvider()
+    relay = _relay(phone, quiet_hours=QuietHours.parse("21:00-08:00"), quiet_channels={"sms"})
+    outcome = relay_batch(engine, relay, 10)
+    assert (outcome["sent"], outcome["deferred"]) == (1, 1)
+    assert phone.accepted == ["day0"]
+    with transaction(engine) as session:
+        waiting = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key == "night0")
+        ).one()
+        wait = (waiting.available_at - session.scalar(select(utcnow()))).total_seconds()
+    assert (waiting.status, waiting.attempts, waiting.last_error) == ("failed", 0, "quiet hours")
+    assert 5 * 3600 < wait <= 6 * 3600  # from about 02:00 to 08:00 on the recipient's clock
