@@ -43,10 +43,15 @@ def code_ids(session: Session, codes: Iterable[str]) -> dict[str, tuple[int, int
     return {code: (code_id, program_id) for code, code_id, program_id in rows}
 
 
-def insert_touches(
-    session: Session, rows: Sequence[dict[str, Any]], also: dict[str, Any] | None = None
-) -> None:
-    bulk_insert(session, Touch, rows, ignore_conflicts=True, also=also)
+def insert_touches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Touches with their own time and maybe a source event id: a replay changes nothing."""
+    bulk_insert(session, Touch, rows, ignore_conflicts=True)
+
+
+def append_touches(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Live clicks: no event id to collide on, stamped by the database clock as written
+    (the column's default), so PostgreSQL takes them by plain COPY."""
+    bulk_insert(session, Touch, rows, ignore_conflicts=False)
 
 
 def insert_conversions(session: Session, rows: Sequence[dict[str, Any]]) -> None:

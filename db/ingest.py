@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from db import conversions as q
-from db.types import utcnow
 from referral.codes import normalize_code
 from referral.contacts import normalize_email, normalize_phone
 from referral.events import CONVERSION_TYPES, Event
@@ -64,11 +63,13 @@ def record_clicks(session: Session, clicks: Sequence[Click], *, pepper: bytes) -
             "utm": click.utm or None,
         }
         if click.occurred_at is None:
+            if click.event_id is not None:
+                raise ValueError("a click with an event id carries its own time")
             live.append(row)
         else:
             replayed.append({**row, "occurred_at": click.occurred_at})
     q.insert_touches(session, replayed)
-    q.insert_touches(session, live, also={"occurred_at": utcnow()})
+    q.append_touches(session, live)
     return len(live) + len(replayed)
 
 

@@ -186,7 +186,8 @@ class Touch(Base):
     ua_hash: Mapped[str | None] = mapped_column(String(64))
     utm: Mapped[dict[str, Any] | None]
     source_event_id: Mapped[str | None] = mapped_column(String(128), unique=True)
-    occurred_at: Mapped[datetime]
+    # Defaults to the database clock: a live click is stamped as it is written.
+    occurred_at: Mapped[datetime] = _created()
     recorded_at: Mapped[datetime] = _created()
 
 

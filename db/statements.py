@@ -72,7 +72,6 @@ def bulk_insert(
     rows: Sequence[Mapping[str, Any]],
     *,
     ignore_conflicts: bool,
-    also: Mapping[str, Any] | None = None,
 ) -> None:
     """Insert many rows in one statement.
 
@@ -80,17 +79,18 @@ def bulk_insert(
     INSERT ... SELECT: COPY is the cheapest way in, and the INSERT keeps ON CONFLICT, which
     COPY lacks. SQLite runs in-process, where an executemany is already cheap. With
     `ignore_conflicts`, rows that hit a unique key are skipped: the idempotent write of the
-    pipeline. A handful of rows goes as one multi-row INSERT on either database. `also`
-    sets further columns to one SQL expression for every row (the database clock, say).
+    pipeline. A handful of rows goes as one multi-row INSERT on either database; rows
+    that cannot conflict go by plain COPY on PostgreSQL.
     """
     if not rows:
         return
     target = _table(model)
-    extra = dict(also or {})
+    if is_postgres(session) and not ignore_conflicts and _copyable(target, rows[0]):
+        # Nothing to skip and nothing computed: COPY straight into the table.
+        _copy(session, target, list(rows[0]), rows)
+        return
     if not is_postgres(session) or len(rows) < STAGING_THRESHOLD:
         statement = insert_ignore(session, target) if ignore_conflicts else insert(target)
-        if extra:
-            statement = statement.values(**extra)
         if is_postgres(session):
             # With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT; without it,
             # psycopg would pipeline one INSERT per row.
@@ -99,9 +99,7 @@ def bulk_insert(
         return
     names = list(rows[0])
     with staged(session, target, names, rows) as stage:
-        statement = pg_insert(target).from_select(
-            [*names, *extra], select(*stage.c, *extra.values())
-        )
+        statement = pg_insert(target).from_select(names, select(*stage.c))
         if ignore_conflicts:
             statement = statement.on_conflict_do_nothing()
         session.execute(statement)
@@ -150,6 +148,32 @@ def bulk_update(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _copyable(target: Table, row: Mapping[str, Any]) -> bool:
+    """COPY fills omitted columns from server defaults only: a column left out that has a
+    Python-side default (SQLAlchemy's `default=`) needs an INSERT."""
+    return all(c.name in row or c.default is None or c.primary_key for c in target.columns)
+
+
+def _copy(
+    session: Session, target: Table, names: list[str], rows: Any, *, into: str | None = None
+) -> None:
+    """COPY the rows, converted as `target`'s columns, into `target` or the table `into`."""
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(n) for n in names)
+    destination = into or quote(target.name)
+    converters = [_to_copy(target.c[n].type, connection.dialect) for n in names]
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {destination} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [convert(row[n]) for convert, n in zip(converters, names, strict=True)]
+                )
+    finally:
+        cursor.close()
+
+
 @contextmanager
 def staged(
     session: Session, target: Table, names: list[str], rows: Sequence[Mapping[str, Any]]
@@ -169,17 +193,9 @@ def staged(
         f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS "  # noqa: S608
         f"SELECT {columns} FROM {quote(target.name)} WITH NO DATA"
     )
-    converters = [_to_copy(target.c[n].type, dialect) for n in names]
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        with cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(
-                    [convert(row[n]) for convert, n in zip(converters, names, strict=True)]
-                )
-    finally:
-        cursor.close()
-    yield table(name, *(column(n, target.c[n].type) for n in names))
+    stage = table(name, *(column(n, target.c[n].type) for n in names))
+    _copy(session, target, names, rows, into=name)
+    yield stage
     # Not in a `finally`: after an error the transaction is aborted and rolls back, which
     # removes the table anyway; a DROP there would only hide the error.
     connection.exec_driver_sql(f"DROP TABLE {name}")

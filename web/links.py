@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from db.engine import transaction
@@ -24,6 +24,8 @@ VISITOR_COOKIE = "rvid"
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # What a visitor cookie or device id may look like: ours, or the shop's own opaque id.
 _OPAQUE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+# A visitor id is stored in 64 characters; a longer cookie is replaced, not refused.
+_VISITOR_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 # Any code we could have issued, generated or vanity; anything else is unknown at a glance.
 _CODE = re.compile(r"^[A-Z0-9_-]{1,64}$")
 
@@ -32,6 +34,7 @@ _CODE = re.compile(r"^[A-Z0-9_-]{1,64}$")
 # everything else a click does, and a click must never be refused for an odd value anyway.
 _CLICK_PARAMETERS: dict[str, Any] = {
     "parameters": [
+        {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
         {"name": "ch", "in": "query", "schema": {"type": "string"}, "description": "channel"},
         {"name": "device_id", "in": "query", "schema": {"type": "string"}},
         *({"name": k, "in": "query", "schema": {"type": "string"}} for k in UTM_KEYS),
@@ -43,21 +46,24 @@ _CLICK_PARAMETERS: dict[str, Any] = {
 @router.get(
     "/r/{code}",
     status_code=302,
-    response_class=RedirectResponse,
+    response_class=Response,
     openapi_extra=_CLICK_PARAMETERS,
+    responses={302: {"description": "to the landing, self-referral or fallback page"}},
 )
-async def follow(code: str, request: Request, ctx: Context) -> RedirectResponse:
+async def follow(request: Request) -> Response:
     """Record a touch and redirect to the program's landing page with the code attached.
 
     An unknown or revoked code goes to the fallback page; an advocate's own click (their
     visitor cookie) goes to the program's self-referral page and counts nothing. The touch
     is committed before the redirect, together with other clicks of the same moment.
     """
+    ctx: AppContext = request.app.state.context
+    code = request.path_params["code"]
     query = request.query_params
     ch, device_id = query.get("ch"), query.get("device_id")
     rvid = request.cookies.get(VISITOR_COOKIE)
     # Odd input is cleaned, never refused: a click must land somewhere useful.
-    visitor = rvid if rvid and _OPAQUE_ID.match(rvid) else secrets.token_urlsafe(16)
+    visitor = rvid if rvid and _VISITOR_ID.match(rvid) else secrets.token_urlsafe(16)
     channel = ch[:32] if ch and ch.isprintable() else None
     device = device_id if device_id and _OPAQUE_ID.match(device_id) else None
     code = normalize_code(code)
@@ -73,7 +79,7 @@ async def follow(code: str, request: Request, ctx: Context) -> RedirectResponse:
         own = await run_in_threadpool(_own_visitor, ctx, target.code.owner_id, visitor)
         if own:
             own_page = links.self_referral_url or links.landing_url
-            return _visitor(_redirect(own_page), ctx, visitor, days)
+            return _redirect(own_page, _cookie(ctx, visitor, days))
     utm = {k: v[:128] for k in UTM_KEYS if (v := query.get(k)) and v.isprintable()}
     await ctx.click_writer.submit(
         Click(
@@ -89,7 +95,7 @@ async def follow(code: str, request: Request, ctx: Context) -> RedirectResponse:
             program_id=target.code.program_id,
         )
     )
-    return _visitor(_redirect(landing_url(links.landing_url, code)), ctx, visitor, days)
+    return _redirect(landing_url(links.landing_url, code), _cookie(ctx, visitor, days))
 
 
 def _own_visitor(ctx: AppContext, owner_id: int, visitor: str) -> bool:
@@ -116,21 +122,18 @@ def _link(ctx: AppContext, code: str) -> str:
     return referral_link(ctx.settings.web.public_base_url, normalize_code(code)[:64], medium="qr")
 
 
-def _redirect(url: str) -> RedirectResponse:
-    response = RedirectResponse(url, status_code=302)
-    response.headers["Cache-Control"] = "no-store"  # every click must reach us to count
-    return response
+def _redirect(url: str, cookie: str | None = None) -> Response:
+    headers = {"location": url, "cache-control": "no-store"}  # every click must reach us
+    if cookie:
+        headers["set-cookie"] = cookie
+    return Response(status_code=302, headers=headers)
 
 
-def _visitor(
-    response: RedirectResponse, ctx: AppContext, visitor: str, days: int
-) -> RedirectResponse:
-    response.set_cookie(
-        VISITOR_COOKIE,
-        visitor,
-        max_age=days * 86_400,  # the attribution window: a click counts for as long
-        httponly=True,
-        samesite="lax",
-        secure=ctx.settings.web.public_base_url.startswith("https://"),
+def _cookie(ctx: AppContext, visitor: str, days: int) -> str:
+    """The visitor cookie for the attribution window: a click counts for as long. The value
+    matched _OPAQUE_ID or was made by us, so it needs no quoting."""
+    secure = "; Secure" if ctx.settings.web.public_base_url.startswith("https://") else ""
+    return (
+        f"{VISITOR_COOKIE}={visitor}; Max-Age={days * 86_400}; Path=/; HttpOnly; "
+        f"SameSite=lax{secure}"
     )
-    return response
