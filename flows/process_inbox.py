@@ -41,6 +41,7 @@ def process_inbox(batch_size: int | None = None, follow_up: bool = True) -> dict
             pepper=settings.hash_pepper.get_secret_value().encode(),
             customer_source=settings.customer_source,
             region=settings.default_region,
+            crm=settings.crm,
         )
         if not batch["rows"]:
             break
