@@ -53,8 +53,10 @@ def events_of(row: inbox.InboxRow) -> list[dict[str, Any]]:
     return []
 
 
-def describe(error: ValidationError) -> str:
+def describe(error: ValidationError | MalformedPayload) -> str:
     """Where and what, never the rejected values: they may be personal data."""
+    if isinstance(error, MalformedPayload):
+        return str(error)  # names the field, never its value
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in error.errors()
     )
@@ -91,18 +93,15 @@ def inbox_batch(
             try:
                 found = DELIVERY_SOURCES[row.source](row.payload)
             except MalformedPayload as exc:
-                failed.append((row.id, str(exc)))
+                failed.append((row.id, describe(exc)))
                 continue
             reports += found
             done["processed" if found else "ignored"].append(row.id)
             continue
         try:
             events = [Event.model_validate(raw) for raw in events_of(row)]
-        except ValidationError as exc:
+        except (ValidationError, MalformedPayload) as exc:
             failed.append((row.id, describe(exc)))
-            continue
-        except MalformedPayload as exc:
-            failed.append((row.id, str(exc)))
             continue
         by_source[row.source] += events
         done["processed" if events else "ignored"].append(row.id)
