@@ -136,6 +136,12 @@ class WhatsAppSettings(BaseModel):
     from_number: str | None = None
 
 
+class SlackSettings(BaseModel):
+    """`REFERRAL_SLACK__*`: team alerts. The webhook URL is itself the secret."""
+
+    webhook_url: SecretStr | None = None
+
+
 class DeliverySettings(BaseModel):
     """`REFERRAL_DELIVERY__*`: when text messages may go out."""
 
@@ -202,6 +208,7 @@ class Settings(BaseSettings):
     whatsapp: WhatsAppSettings = WhatsAppSettings()
     crm: CrmSettings = CrmSettings()
     delivery: DeliverySettings = DeliverySettings()
+    slack: SlackSettings = SlackSettings()
     # Bearer keys for /v1 (`REFERRAL_API_KEYS=key1,key2`); none set means /v1 refuses all.
     api_keys: CommaList = []
     # The CRM whose ids events carry as customer.external_id.

@@ -10,6 +10,7 @@ from prefect import flow
 
 from flows.common import publish_table, settings_and_url
 from referral.unsubscribe import link_key
+from tasks.alerts import alert_failure
 from tasks.outbox import OUTCOMES, deliver_outbox_batch
 
 
@@ -18,7 +19,7 @@ def relay_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-@flow(name="deliver-outbox", log_prints=True)
+@flow(name="deliver-outbox", log_prints=True, on_failure=[alert_failure])
 def deliver_outbox(batch_size: int | None = None, max_batches: int | None = None) -> dict[str, int]:
     settings, url = settings_and_url()
     size = batch_size or settings.batch_size

@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow
 
 from flows.common import publish_table, settings_and_url
+from tasks.alerts import alert_failure
 from tasks.rewards import (
     complete_rewarded,
     grant_rewards_batch,
@@ -15,7 +16,7 @@ from tasks.rewards import (
 )
 
 
-@flow(name="distribute-rewards", log_prints=True)
+@flow(name="distribute-rewards", log_prints=True, on_failure=[alert_failure])
 def distribute_rewards(batch_size: int | None = None) -> dict[str, Any]:
     settings, url = settings_and_url()
     size = batch_size or settings.batch_size

@@ -8,6 +8,7 @@ from prefect import flow
 
 from flows.common import publish_table, settings_and_url
 from tasks.advocates import identify_by_program, issue_codes_batch
+from tasks.alerts import alert_failure
 
 MEASURES = {
     "scored": "customers scored",
@@ -18,7 +19,7 @@ MEASURES = {
 }
 
 
-@flow(name="identify-advocates", log_prints=True)
+@flow(name="identify-advocates", log_prints=True, on_failure=[alert_failure])
 def identify_advocates(
     program: str, top: int | None = None, min_score: int | None = None
 ) -> dict[str, Any]:

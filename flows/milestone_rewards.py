@@ -8,10 +8,11 @@ from typing import Any
 from prefect import flow
 
 from flows.common import program_slugs, publish_table, settings_and_url, walk_batches
+from tasks.alerts import alert_failure
 from tasks.milestones import milestone_rewards_batch
 
 
-@flow(name="milestone-rewards", log_prints=True)
+@flow(name="milestone-rewards", log_prints=True, on_failure=[alert_failure])
 def milestone_rewards(program: str | None = None, batch_size: int | None = None) -> dict[str, Any]:
     settings, url = settings_and_url()
     size = batch_size or settings.batch_size

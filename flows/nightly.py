@@ -18,9 +18,10 @@ from flows.reminders import reminders
 from flows.seasonal_campaigns import seasonal_campaigns
 from flows.send_invitations import send_invitations
 from flows.sync_crm import sync_crm
+from tasks.alerts import alert_failure
 
 
-@flow(name="nightly", log_prints=True)
+@flow(name="nightly", log_prints=True, on_failure=[alert_failure])
 def nightly(sync: bool = True, identify: bool = True) -> dict[str, Any]:
     """`sync` and `identify` can be turned off for shops that send events only by API or
     enrol advocates by hand."""

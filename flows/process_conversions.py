@@ -7,12 +7,13 @@ from typing import Any
 from prefect import flow
 
 from flows.common import publish_table, settings_and_url
+from tasks.alerts import alert_failure
 from tasks.conversions import process_conversions_batch, unprocessed
 
 SUMMED = ("conversions", "referrals_created", "qualified", "flagged", "rejected", "voided")
 
 
-@flow(name="process-conversions", log_prints=True)
+@flow(name="process-conversions", log_prints=True, on_failure=[alert_failure])
 def process_conversions(batch_size: int | None = None) -> dict[str, Any]:
     settings, url = settings_and_url()
     size = batch_size or settings.batch_size

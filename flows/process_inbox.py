@@ -17,12 +17,13 @@ from flows.deliver_outbox import deliver_outbox
 from flows.distribute_rewards import distribute_rewards
 from flows.process_conversions import process_conversions
 from flows.send_invitations import send_invitations
+from tasks.alerts import alert_failure
 from tasks.inbox import process_inbox_batch, received
 
 SUMMED = ("rows", "events", "processed", "ignored", "failed", "conversions", "delivery_events")
 
 
-@flow(name="process-inbox", log_prints=True)
+@flow(name="process-inbox", log_prints=True, on_failure=[alert_failure])
 def process_inbox(batch_size: int | None = None, follow_up: bool = True) -> dict[str, Any]:
     """`follow_up` runs the conversion, reward, invitation and delivery flows for what was
     recorded; off, the events wait for the nightly chain."""

@@ -7,10 +7,11 @@ from typing import Any
 from prefect import flow
 
 from flows.common import publish_table, settings_and_url, walk_batches
+from tasks.alerts import alert_failure
 from tasks.invitations import send_reminders_batch
 
 
-@flow(name="reminders", log_prints=True)
+@flow(name="reminders", log_prints=True, on_failure=[alert_failure])
 def reminders(program: str, batch_size: int | None = None) -> dict[str, Any]:
     settings, url = settings_and_url()
     size = batch_size or settings.batch_size

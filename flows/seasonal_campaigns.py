@@ -9,10 +9,11 @@ from typing import Any
 from prefect import flow
 
 from flows.common import publish_table, settings_and_url
+from tasks.alerts import alert_failure
 from tasks.campaigns import close_due_campaigns, launch_due_campaigns
 
 
-@flow(name="seasonal-campaigns", log_prints=True)
+@flow(name="seasonal-campaigns", log_prints=True, on_failure=[alert_failure])
 def seasonal_campaigns() -> dict[str, Any]:
     _settings, url = settings_and_url()
     launched = launch_due_campaigns(url)

@@ -8,10 +8,11 @@ from prefect import flow
 
 from flows.common import publish_table, settings_and_url, walk_batches
 from referral.invitations import SCHEDULED, check_trigger
+from tasks.alerts import alert_failure
 from tasks.invitations import send_invitations_batch
 
 
-@flow(name="send-invitations", log_prints=True)
+@flow(name="send-invitations", log_prints=True, on_failure=[alert_failure])
 def send_invitations(
     program: str, trigger: str = SCHEDULED, batch_size: int | None = None
 ) -> dict[str, Any]:

@@ -10,12 +10,13 @@ from prefect import flow
 from prefect.utilities.annotations import quote
 
 from flows.common import publish_table, settings_and_url
+from tasks.alerts import alert_failure
 from tasks.crm import open_connector, read_watermark, sync_batch
 
 DROP_FOLDER = "crm-drop"
 
 
-@flow(name="sync-crm", log_prints=True)
+@flow(name="sync-crm", log_prints=True, on_failure=[alert_failure])
 def sync_crm(source: str | None = None, folder: str | None = None) -> dict[str, Any]:
     """`source` is files, hubspot or salesforce (default: REFERRAL_CRM__PROVIDER, whose
     `file` means the drop folder). `folder` is the drop folder of the `files` source
