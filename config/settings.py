@@ -112,6 +112,8 @@ class EmailSettings(BaseModel):
     postmark_message_stream: str = "outbound"
     # One per database: idempotency keys start again in a new database, Message-IDs must not.
     message_id_namespace: str = ""
+    # The provider's pace for this account, messages a second (empty: as fast as it takes).
+    rate_per_second: Annotated[float, Field(gt=0)] | None = None
 
 
 class SmsSettings(BaseModel):
@@ -122,6 +124,8 @@ class SmsSettings(BaseModel):
     auth_token: SecretStr | None = None
     from_number: str | None = None
     messaging_service_sid: str | None = None
+    # The provider's pace for this account, messages a second (empty: as fast as it takes).
+    rate_per_second: Annotated[float, Field(gt=0)] | None = None
 
 
 class WhatsAppSettings(BaseModel):
@@ -134,6 +138,8 @@ class WhatsAppSettings(BaseModel):
     account_sid: str | None = None
     auth_token: SecretStr | None = None
     from_number: str | None = None
+    # The provider's pace for this account, messages a second (empty: as fast as it takes).
+    rate_per_second: Annotated[float, Field(gt=0)] | None = None
 
 
 class SlackSettings(BaseModel):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ from integrations.templates import Renderer, TemplateError
 from referral.delivery import SUPPRESSED, refusal, suppression_address, suppression_pair
 from referral.notifications import ContextError, render_context
 from referral.quiet_hours import QuietHours, next_allowed
+from referral.rate_limit import TokenBucket
 from referral.unsubscribe import unsubscribe_headers, unsubscribe_token, unsubscribe_url
 from tasks.base import database_task, is_transient
 from tasks.senders import build_sender
@@ -86,6 +88,8 @@ class Relay:
     quiet_hours: QuietHours | None = None
     quiet_channels: frozenset[str] = frozenset()
     default_timezone: str = "UTC"
+    # Per channel, the provider's pace (REFERRAL_<CHANNEL>__RATE_PER_SECOND).
+    rate_limits: Mapping[str, TokenBucket] = field(default_factory=dict)
     backoff_seconds: float = BACKOFF_SECONDS
 
 
@@ -115,6 +119,8 @@ def relay_batch(engine: Engine, relay: Relay, batch_size: int) -> dict[str, int]
         if (pause := breaker.paused(message.channel)) is not None:
             deferred.append(q.Deferral(message.id, *pause))
             continue
+        if (bucket := relay.rate_limits.get(message.channel)) is not None:
+            bucket.take()
         outcome = _deliver(message, relay)
         breaker.saw(message.channel, outcome)
         if isinstance(outcome, Delivered):
@@ -318,6 +324,11 @@ def deliver_outbox_batch(
             quiet_hours=QuietHours.parse(delivery.quiet_hours)
             if delivery and delivery.quiet_hours
             else None,
+            rate_limits={
+                channel: TokenBucket(rate, clock=time.monotonic, sleep=time.sleep)
+                for channel, settings in (("email", email), ("sms", sms), ("whatsapp", whatsapp))
+                if settings is not None and (rate := settings.rate_per_second)
+            },
             quiet_channels=frozenset(
                 channel
                 for channel, provider in (("sms", sms), ("whatsapp", whatsapp))

@@ -164,3 +164,16 @@ def test_text_messages_wait_out_quiet_hours_in_the_recipients_zone(engine):
         wait = (waiting.available_at - session.scalar(select(utcnow()))).total_seconds()
     assert (waiting.status, waiting.attempts, waiting.last_error) == ("failed", 0, "quiet hours")
     assert 5 * 3600 < wait <= 6 * 3600  # from about 02:00 to 08:00 on the recipient's clock
+
+
+def test_a_providers_pace_is_kept(engine):
+    from referral.rate_limit import TokenBucket
+    from tests.unit.test_rate_limit import Clock
+
+    _ten_messages(engine)
+    clock = Clock()
+    pace = TokenBucket(5, clock=clock, sleep=clock.sleep)  # five a second, no burst
+    provider = FlakyProvider()
+    outcome = relay_batch(engine, _relay(provider, rate_limits={"email": pace}), 10)
+    assert outcome["sent"] == 10
+    assert abs(clock.now - 9 / 5) < 1e-9  # the first at once, then one every 0.2 s
