@@ -6,6 +6,7 @@ goes out exactly once."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -177,3 +178,32 @@ def test_a_providers_pace_is_kept(engine):
     outcome = relay_batch(engine, _relay(provider, rate_limits={"email": pace}), 10)
     assert outcome["sent"] == 10
     assert abs(clock.now - 9 / 5) < 1e-9  # the first at once, then one every 0.2 s
+
+
+def test_a_sendgrid_outage_then_recovery_delivers_every_message_exactly_once(engine):
+    import httpx
+
+    from integrations.mail.sendgrid import SendGridSender
+
+    received: list[str] = []
+    outage = {"left": 7}
+
+    def sendgrid(request: httpx.Request) -> httpx.Response:
+        if outage["left"]:
+            outage["left"] -= 1
+            return httpx.Response(503, text="Service Unavailable")
+        key = json.loads(request.content)["custom_args"]
+        received.append(next(iter(key.values())))
+        return httpx.Response(202, headers={"X-Message-Id": f"sg-{len(received)}"})
+
+    _ten_messages(engine)
+    sender = SendGridSender(
+        "SG.key",
+        "Shop <referrals@shop.example>",
+        client=httpx.Client(transport=httpx.MockTransport(sendgrid)),
+    )
+    for _ in range(6):
+        relay_batch(engine, _relay(sender), 10)
+        _make_due(engine)
+    assert sorted(received) == sorted(f"m{i}" for i in range(10))
+    assert {status for status, _ in _states(engine)} == {"sent"}
