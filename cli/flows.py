@@ -130,18 +130,28 @@ def _wait_for(url: str, server: subprocess.Popen[bytes], seconds: float = 60) ->
 
 def _deployments() -> list[Any]:
     """The deployments of prefect.yaml, served from this process: one source of schedules."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
     spec = yaml.safe_load(PREFECT_YAML.read_text())
     by_entrypoint = {entrypoint(name): name for name in FLOWS}
     deployments = []
     for item in spec["deployments"]:
         flow = load(by_entrypoint[item["entrypoint"]])
         crons = [s["cron"] for s in item.get("schedules", []) if "cron" in s]
+        limit = item.get("concurrency_limit")
         deployments.append(
             flow.to_deployment(
                 name=item["name"],
                 cron=crons[0] if crons else None,
                 parameters=item.get("parameters", {}),
                 description=item.get("description"),
+                # The same one-run-at-a-time rules as a `prefect deploy` of the file.
+                concurrency_limit=ConcurrencyLimitConfig(
+                    limit=limit["limit"],
+                    collision_strategy=ConcurrencyLimitStrategy(limit["collision_strategy"]),
+                )
+                if limit
+                else None,
             )
         )
     return deployments
