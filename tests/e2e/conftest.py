@@ -60,4 +60,13 @@ def cli(request, tmp_path):
 
     run.backend = request.param
     run.tmp_path = tmp_path
-    return run
+    yield run
+    if request.param == "postgresql":
+        # The shared test database is the other tiers' too: leave its schema as found,
+        # whatever this test did to it (some start from no tables at all).
+        from db.engine import make_engine
+        from db.migrate import upgrade
+
+        engine = make_engine(postgres_url())
+        upgrade(engine)
+        engine.dispose()
