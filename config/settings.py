@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from referral.quiet_hours import QuietHours, resolve_zone
+from referral.unsubscribe import link_key
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -231,6 +232,12 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_database_url(cls, url: str) -> str:
         return DatabaseSettings._known_backend(url)
+
+    @property
+    def unsubscribe_key(self) -> bytes:
+        """Signs unsubscribe links: derived from the hash pepper, never the pepper itself.
+        The relay that writes the links and the web page that reads them share this one."""
+        return link_key(self.hash_pepper.get_secret_value().encode())
 
     @property
     def resolved_database_url(self) -> str:

@@ -9,7 +9,6 @@ import uuid
 from prefect import flow
 
 from flows.common import publish_table, settings_and_url
-from referral.unsubscribe import link_key
 from tasks.alerts import alert_failure
 from tasks.outbox import OUTCOMES, deliver_outbox_batch
 
@@ -23,9 +22,7 @@ def relay_name() -> str:
 def deliver_outbox(batch_size: int | None = None, max_batches: int | None = None) -> dict[str, int]:
     settings, url = settings_and_url()
     size = batch_size or settings.batch_size
-    # Until the settings carry a secret of their own, links are signed with a key derived
-    # from the hash pepper (never with the pepper itself).
-    key = link_key(settings.hash_pepper.get_secret_value().encode())
+    key = settings.unsubscribe_key
     worker = relay_name()
     totals = dict.fromkeys(OUTCOMES, 0)
     batches = 0

@@ -131,7 +131,7 @@ def _redirect(url: str, cookie: str | None = None) -> Response:
 
 def _cookie(ctx: AppContext, visitor: str, days: int) -> str:
     """The visitor cookie for the attribution window: a click counts for as long. The value
-    matched _OPAQUE_ID or was made by us, so it needs no quoting."""
+    matched _VISITOR_ID or was made by us, so it needs no quoting."""
     secure = "; Secure" if ctx.settings.web.public_base_url.startswith("https://") else ""
     return (
         f"{VISITOR_COOKIE}={visitor}; Max-Age={days * 86_400}; Path=/; HttpOnly; "

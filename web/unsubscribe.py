@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from db.engine import transaction
 from db.suppressions import opt_out
-from referral.unsubscribe import link_key, read_token
-from web.context import AppContext, Context
+from referral.unsubscribe import read_token
+from web.context import Context
 
 router = APIRouter(tags=["unsubscribe"])
 
@@ -25,7 +25,7 @@ _CHANNELS = {"email": "emails", "sms": "text messages", "whatsapp": "WhatsApp me
 
 @router.get("/u/{token}", response_class=HTMLResponse)
 async def unsubscribe_page(token: str, ctx: Context) -> HTMLResponse:
-    found = read_token(token, _key(ctx))
+    found = read_token(token, ctx.settings.unsubscribe_key)
     if found is None:
         return _page("This unsubscribe link is not valid.", status=404)
     what = _CHANNELS.get(found[1], "messages")
@@ -38,7 +38,7 @@ async def unsubscribe_page(token: str, ctx: Context) -> HTMLResponse:
 
 @router.post("/u/{token}", response_class=HTMLResponse)
 async def unsubscribe(token: str, ctx: Context) -> HTMLResponse:
-    found = read_token(token, _key(ctx))
+    found = read_token(token, ctx.settings.unsubscribe_key)
     if found is None:
         return _page("This unsubscribe link is not valid.", status=404)
     customer_id, channel = found
@@ -50,11 +50,6 @@ async def unsubscribe(token: str, ctx: Context) -> HTMLResponse:
     if not await run_in_threadpool(apply):
         return _page("This unsubscribe link is not valid.", status=404)
     return _page(f"Done: you will get no more {_CHANNELS.get(channel, 'messages')} from us.")
-
-
-def _key(ctx: AppContext) -> bytes:
-    # The same key the outbox relay signs links with (derived from the hash pepper).
-    return link_key(ctx.settings.hash_pepper.get_secret_value().encode())
 
 
 def _page(text: str, body: str = "", *, status: int = 200) -> HTMLResponse:
