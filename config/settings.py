@@ -172,7 +172,7 @@ class DeliverySettings(BaseModel):
 
 
 class CrmSettings(BaseModel):
-    """`REFERRAL_CRM__*`: where sync-crm reads customers from."""
+    """`REFERRAL_CRM__*`: where sync-crm reads customers from, and what push-crm tells it."""
 
     provider: Literal["file", "hubspot", "salesforce"] = "file"
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 2_000
@@ -186,6 +186,13 @@ class CrmSettings(BaseModel):
     salesforce_username: str | None = None
     salesforce_private_key: SecretStr | None = None  # PEM
     salesforce_object: Literal["Contact", "Lead"] = "Contact"
+    # Write-back (push-crm): logical property -> the provider's name, over its defaults
+    # (integrations/crm/fields.py); an empty name leaves the property out.
+    writeback_properties: dict[str, str] = {}
+    # The sales rep who gets referred leads (HubSpot owner id, Salesforce user id); unset:
+    # leads go to nobody (the file CRM writes them down regardless).
+    lead_owner_id: str | None = None
+    lead_max_age_days: Annotated[int, Field(ge=1, le=90)] = 7
 
 
 class PrefectSettings(BaseModel):

@@ -408,6 +408,18 @@ class SyncWatermark(Base):
     updated_at: Mapped[datetime] = _created()
 
 
+class CrmPush(Base):
+    """What each CRM was last told about a contact, as a fingerprint of the values: the
+    write-back pushes a contact again only when its values differ."""
+
+    __tablename__ = "crm_pushes"
+
+    target: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    pushed_at: Mapped[datetime] = _created()
+
+
 class Campaign(Base):
     __tablename__ = "campaigns"
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from db.models import Customer, OutboxMessage, Suppression, core_table
@@ -107,10 +107,12 @@ def claim_due(
     worker: str,
     lease_seconds: int,
     kinds: Collection[str] = ("notification",),
+    channels: Collection[str] | None = None,
 ) -> list[ClaimedMessage]:
     """Claim up to `limit` rows that are due: pending or failed with available_at passed, or
     claimed by a relay whose lease has run out. Each gets a lease, the worker's name and one
-    more attempt. Only `kinds` are taken: payouts wait for the payout connector.
+    more attempt. Only `kinds` are taken (payouts wait for the payout connector), and only
+    `channels` when given.
 
     On PostgreSQL the selection skips rows another relay has locked; if that relay commits
     first, the re-check of the WHERE clause on the locked row sees its new lease and drops it.
@@ -127,7 +129,11 @@ def claim_due(
             claim(
                 session,
                 select(OutboxMessage.id)
-                .where(OutboxMessage.kind.in_(list(kinds)), due)
+                .where(
+                    OutboxMessage.kind.in_(list(kinds)),
+                    OutboxMessage.channel.in_(list(channels)) if channels is not None else true(),
+                    due,
+                )
                 .order_by(OutboxMessage.available_at, OutboxMessage.id)
                 .limit(limit),
             )

@@ -1,6 +1,7 @@
 """The nightly chain, in the order the work depends on: fresh CRM data, new advocates,
 campaigns opened and closed, invitations, conversions, rewards, milestones (which count the
-rewarded referrals), reminders, and delivery last so everything queued tonight goes out."""
+rewarded referrals), reminders, delivery so everything queued tonight goes out, and last
+the CRM write-back of what all that changed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from flows.distribute_rewards import distribute_rewards
 from flows.identify_advocates import identify_advocates
 from flows.milestone_rewards import milestone_rewards
 from flows.process_conversions import process_conversions
+from flows.push_crm import push_crm
 from flows.reminders import reminders
 from flows.seasonal_campaigns import seasonal_campaigns
 from flows.send_invitations import send_invitations
@@ -22,9 +24,9 @@ from tasks.alerts import alert_failure
 
 
 @flow(name="nightly", log_prints=True, on_failure=[alert_failure])
-def nightly(sync: bool = True, identify: bool = True) -> dict[str, Any]:
+def nightly(sync: bool = True, identify: bool = True, push: bool = True) -> dict[str, Any]:
     """`sync` and `identify` can be turned off for shops that send events only by API or
-    enrol advocates by hand."""
+    enrol advocates by hand; `push` (the CRM write-back) for shops that want none."""
     _settings, url = settings_and_url()
     summary: dict[str, Any] = {}
     if sync:
@@ -42,6 +44,8 @@ def nightly(sync: bool = True, identify: bool = True) -> dict[str, Any]:
         summary["distribute_milestones"] = distribute_rewards()
     summary["reminders"] = {p: reminders(program=p) for p in programs}
     summary["deliver_outbox"] = deliver_outbox()
+    if push:
+        summary["push_crm"] = push_crm()
     publish_table(
         "nightly",
         [{"step": step, "result": str(result)[:500]} for step, result in summary.items()],

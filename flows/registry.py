@@ -16,6 +16,7 @@ FLOWS: dict[str, str] = {
     "milestone-rewards": "flows.milestone_rewards:milestone_rewards",
     "seasonal-campaigns": "flows.seasonal_campaigns:seasonal_campaigns",
     "process-inbox": "flows.process_inbox:process_inbox",
+    "push-crm": "flows.push_crm:push_crm",
     "nightly": "flows.nightly:nightly",
     "demo": "flows.demo:demo",
 }

@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any, Final
 
 from referral.money import exponent
@@ -438,3 +439,30 @@ _CONVERT: Final[dict[str, Callable[[Any, int | None], Any]]] = {
     "minor": _minor,
     "major": _major_only_with_currency,
 }
+
+
+# Write-back: referral.crm_profile's logical properties -> the provider's names. They are
+# custom properties (fields) an admin creates once; REFERRAL_CRM__WRITEBACK_PROPERTIES
+# renames them, and an empty name leaves one out.
+HUBSPOT_WRITEBACK_PROPERTIES: Mapping[str, str] = MappingProxyType(
+    {
+        "referral_status": "referral_status",
+        "referred_by": "referral_referred_by",
+        "referral_code": "referral_code",
+        "successful_referrals": "referral_successful_referrals",
+        "reward_balance": "referral_reward_balance",
+        "reward_currency": "referral_reward_currency",
+        "reward_points": "referral_reward_points",
+    }
+)
+SALESFORCE_WRITEBACK_FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "referral_status": "Referral_Status__c",
+        "referred_by": "Referred_By__c",
+        "referral_code": "Referral_Code__c",
+        "successful_referrals": "Successful_Referrals__c",
+        "reward_balance": "Referral_Reward_Balance__c",
+        "reward_currency": "Referral_Reward_Currency__c",
+        "reward_points": "Referral_Reward_Points__c",
+    }
+)

@@ -42,7 +42,7 @@ from typing import Any, Final
 
 import httpx
 
-from integrations.crm.base import CrmBatch, CrmReadError
+from integrations.crm.base import CrmBatch, CrmReadError, ReferredLead
 from integrations.crm.fields import HUBSPOT_CONTACT_FIELDS, FieldMap, parse_datetime
 from integrations.crm.http import (
     CrmAuthError,
@@ -359,6 +359,12 @@ class HubSpotConnector:
             endpoint="contact update",
             json_data={"properties": {"hubspot_owner_id": owner_id}},
         )
+
+    def referred_lead(self, lead: ReferredLead) -> str | None:
+        """A referred lead goes to its owner (the rep named by REFERRAL_CRM__LEAD_OWNER_ID);
+        setting an owner twice is harmless, so a retry needs no reconciliation."""
+        self.assign_owner(lead.contact_id, lead.owner_id)
+        return None
 
     # --- search -------------------------------------------------------------------------
 

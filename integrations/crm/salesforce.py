@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from integrations.crm.base import Contact, CrmBatch, CrmReadError
+from integrations.crm.base import Contact, CrmBatch, CrmReadError, ReferredLead
 from integrations.crm.fields import (
     SALESFORCE_CONTACT_FIELDS,
     SALESFORCE_LEAD_FIELDS,
@@ -453,6 +453,22 @@ class SalesforceConnector:
                 else:
                     failed[record_id] = _save_errors(result)
         return WriteResult(tuple(updated), failed)
+
+    def update_contacts(self, updates: Mapping[str, Mapping[str, Any]]) -> WriteResult:
+        """CrmWriter: the fields go onto records of this connector's object."""
+        return self.update_records(self.object, updates)
+
+    def referred_lead(self, lead: ReferredLead) -> str | None:
+        """CrmWriter: a Task for the lead's owner, due tomorrow."""
+        referrer = lead.referrer_name or f"contact {lead.referrer_contact_id}"
+        return self.create_task(
+            lead.contact_id,
+            lead.owner_id,
+            f"Referred lead: follow up (referred by {referrer})",
+            f"Signed up through the {lead.program} referral program "
+            f"(referral {lead.referral_id}, referrer {lead.referrer_contact_id}).",
+            due=self._clock().date() + timedelta(days=1),
+        )
 
     def create_task(
         self,

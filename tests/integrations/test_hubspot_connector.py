@@ -31,7 +31,7 @@ import httpx
 import pytest
 
 from integrations.crm import hubspot as hubspot_module
-from integrations.crm.base import CrmReadError
+from integrations.crm.base import CrmReadError, ReferredLead
 from integrations.crm.fields import HUBSPOT_CONTACT_FIELDS, FieldMap, FieldMapError
 from integrations.crm.http import (
     CrmAmbiguousError,
@@ -802,6 +802,21 @@ def test_a_referred_lead_is_assigned_to_an_owner(hubspot):
     with pytest.raises(CrmPermanentError) as caught:
         connect(hubspot).assign_owner("8", "9001")
     assert caught.value.status == 404
+
+
+def test_the_crm_writer_hands_a_referred_lead_to_its_owner(hubspot):
+    hubspot.add(7, BASE_MS)
+    lead = ReferredLead(
+        referral_id=41, contact_id="7", referrer_contact_id="3", referrer_name=None,
+        program="friends", owner_id="9001",
+    )  # fmt: skip
+
+    assert connect(hubspot).referred_lead(lead) is None
+
+    assert hubspot.requests[-1][1:] == (
+        "/crm/v3/objects/contacts/7",
+        {"properties": {"hubspot_owner_id": "9001"}},
+    )
 
 
 # --- segments and deals ----------------------------------------------------------------------

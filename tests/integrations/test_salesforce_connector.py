@@ -35,7 +35,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from integrations.crm.base import CrmReadError
+from integrations.crm.base import CrmReadError, ReferredLead
 from integrations.crm.http import (
     CrmAmbiguousError,
     CrmAuthError,
@@ -978,6 +978,27 @@ def test_a_task_is_created_for_the_sales_rep_when_a_referral_signs_up(org):
     with pytest.raises(CrmPermanentError) as caught:
         connect(org).create_task("00Q5e0000099999AAA", "0055e000001XYZAAA2", "x")
     assert caught.value.code == "FIELD_INTEGRITY_EXCEPTION"
+
+
+def test_the_crm_writer_makes_a_task_due_tomorrow_and_writes_fields_to_its_object(org):
+    lead_id = org.add(1, BASE, sobject="Lead")
+    connector = connect(org, object="Lead")
+    lead = ReferredLead(
+        referral_id=41, contact_id=lead_id, referrer_contact_id="0035e0000000007AAA",
+        referrer_name="Ada Lovelace", program="friends", owner_id="0055e000001XYZAAA2",
+    )  # fmt: skip
+
+    task_id = connector.referred_lead(lead)
+    written = connector.update_contacts({lead_id: {"Referral_Status__c": "pending"}})
+
+    (task,) = org.tasks
+    assert task["Id"] == task_id and task["WhoId"] == lead_id
+    assert task["OwnerId"] == "0055e000001XYZAAA2"
+    assert task["Subject"] == "Referred lead: follow up (referred by Ada Lovelace)"
+    assert "friends" in task["Description"] and "referral 41" in task["Description"]
+    assert task["ActivityDate"] == (NOW.date() + timedelta(days=1)).isoformat()
+    assert written.updated == (lead_id,)
+    assert org.records["Lead"][lead_id]["Referral_Status__c"] == "pending"
 
 
 def test_a_task_whose_answer_never_came_is_ambiguous_not_retried(org):
