@@ -13,10 +13,11 @@ from config.settings import Settings, load_settings
 from db.engine import engine_for, transaction
 from db.programs import Programs
 from db.types import utcnow
+from tasks.secrets import with_secret_blocks
 
 
 def settings_and_url() -> tuple[Settings, str]:
-    settings = load_settings()
+    settings = with_secret_blocks(load_settings())
     return settings, settings.resolved_database_url
 
 

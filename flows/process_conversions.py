@@ -7,7 +7,7 @@ from typing import Any
 from prefect import flow
 
 from flows.common import publish_table, settings_and_url
-from tasks.alerts import alert_failure
+from tasks.alerts import alert_failure, alert_new_referrals
 from tasks.conversions import process_conversions_batch, unprocessed
 
 SUMMED = ("conversions", "referrals_created", "qualified", "flagged", "rejected", "voided")
@@ -31,6 +31,11 @@ def process_conversions(batch_size: int | None = None) -> dict[str, Any]:
         for outcome, n in batch["outcomes"].items():
             outcomes[outcome] = outcomes.get(outcome, 0) + n
     totals["outcomes"] = outcomes
+    alert_new_referrals(
+        url,
+        signed_up=totals["referrals_created"] - totals["flagged"] - totals["rejected"],
+        held_for_review=totals["flagged"],
+    )
     publish_table(
         "process-conversions",
         [{"measure": k, "value": v} for k, v in totals.items() if k != "outcomes"]

@@ -17,6 +17,7 @@ from integrations.messaging.slack import (
     SlackAlert,
     SlackWebhook,
     batch_failed_alert,
+    conversions_alert,
     referred_signup_alert,
     review_waiting_alert,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "TwilioWhatsAppSender",
     "WhatsAppCloudSender",
     "batch_failed_alert",
+    "conversions_alert",
     "provider_code",
     "referred_signup_alert",
     "review_waiting_alert",

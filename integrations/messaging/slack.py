@@ -212,6 +212,32 @@ def review_waiting_alert(
     return _alert(text, "A referral is waiting for review", fields, link, "Open the review")
 
 
+def conversions_alert(
+    *,
+    signed_up: int,
+    held_for_review: int,
+    open_reviews: int,
+    oldest_waiting_hours: float | None = None,
+    link: str | None = None,
+) -> SlackAlert:
+    """What one conversions run brought in: referred leads who signed up (for sales) and
+    referrals the fraud checks held (for whoever reviews), with the whole review queue."""
+    fields = {
+        "Referred sign-ups": str(int(signed_up)),
+        "Held for review": str(int(held_for_review)),
+        "Open reviews": str(int(open_reviews)),
+    }
+    if oldest_waiting_hours is not None:
+        fields["Oldest waiting"] = f"{oldest_waiting_hours:.1f} h"
+    parts = []
+    if signed_up:
+        parts.append(f"{signed_up} referred lead{'s' if signed_up != 1 else ''} signed up")
+    if held_for_review:
+        parts.append(f"{held_for_review} held for review ({open_reviews} open in all)")
+    text = "; ".join(parts) or f"{open_reviews} reviews open"
+    return _alert(text, "New referrals", fields, link, "Open the review queue")
+
+
 def batch_failed_alert(
     *,
     flow: str,

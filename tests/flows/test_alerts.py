@@ -7,7 +7,10 @@ import json
 
 import pytest
 
+from db.engine import transaction
+from flows.process_conversions import process_conversions
 from flows.sync_crm import sync_crm
+from tests.db.helpers import advocate_with_code, referred_purchase
 from tests.web.conftest import serve
 
 
@@ -47,3 +50,26 @@ def test_without_a_webhook_the_flows_own_error_surfaces_unchanged(engine, flow_e
     monkeypatch.setenv("REFERRAL_CRM__PROVIDER", "hubspot")
     with pytest.raises(Exception, match="REFERRAL_CRM__HUBSPOT_ACCESS_TOKEN"):
         sync_crm()
+
+
+def test_referred_sign_ups_and_held_referrals_reach_the_team_in_one_message(
+    engine, flow_env, monkeypatch
+):
+    with transaction(engine) as session:
+        _, code = advocate_with_code(session)
+        referred_purchase(session, code)  # a friend: signs up
+        referred_purchase(session, code, referee="SELF", email="adalovelace+2@gmail.com")
+        referred_purchase(session, code, referee="TMP", email="tmp@mailinator.com")
+    slack = FakeSlack()
+    for base_url in serve(slack):
+        monkeypatch.setenv("REFERRAL_SLACK__WEBHOOK_URL", f"{base_url}/services/T0/B0/x")
+        process_conversions()
+        process_conversions()  # nothing new: nothing posted
+    (alert,) = slack.posted
+    fields = {
+        f["text"].split("\n")[0]: f["text"].split("\n")[1] for f in alert["blocks"][1]["fields"]
+    }
+    assert fields["*Referred sign-ups*"] == "1"  # the alias was rejected, the throwaway held
+    assert fields["*Held for review*"] == "1"
+    assert fields["*Open reviews*"] == "1"
+    assert "mailinator" not in json.dumps(alert) and "gmail" not in json.dumps(alert)

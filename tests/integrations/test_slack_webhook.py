@@ -10,6 +10,7 @@ import pytest
 from integrations.messaging import (
     SlackWebhook,
     batch_failed_alert,
+    conversions_alert,
     referred_signup_alert,
     review_waiting_alert,
 )
@@ -240,3 +241,17 @@ def test_alert_links_must_be_plain_http_urls():
         batch_failed_alert(flow="f", run_id="r", error_type="E", link="javascript:alert(1)")
     with pytest.raises(ValueError):
         batch_failed_alert(flow="f", run_id="r", error_type="E", link="https://x.example|click")
+
+
+def test_the_new_referrals_alert_counts_and_ages_the_review_queue():
+    alert = conversions_alert(
+        signed_up=3, held_for_review=1, open_reviews=4, oldest_waiting_hours=26.04
+    )
+    assert alert.text == "3 referred leads signed up; 1 held for review (4 open in all)"
+    fields = [f["text"] for f in alert.blocks[1]["fields"]]
+    assert fields == [
+        "*Referred sign-ups*\n3",
+        "*Held for review*\n1",
+        "*Open reviews*\n4",
+        "*Oldest waiting*\n26.0 h",
+    ]
