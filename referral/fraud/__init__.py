@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from referral.fraud.facts import CustomerFacts
 
 
 class Severity(StrEnum):
@@ -30,7 +33,13 @@ class Signal:
 
 @dataclass(frozen=True, slots=True)
 class ReferralFacts:
-    """What the rules may look at; hashed or normalized values only, never raw PII."""
+    """What the rules may look at; hashed or normalized values only, never raw PII.
+
+    The first six fields are all the basic rule set reads. The rest feed
+    `referral.fraud.engine.FraudRuleSet` and default to "nothing known", so a rule whose
+    facts are missing stays silent. Counts come from the database (window functions) and
+    include this referral: the first referral of the hour is count 1.
+    """
 
     referrer_customer_id: int
     referee_customer_id: int
@@ -38,6 +47,27 @@ class ReferralFacts:
     referee_email_normalized: str | None
     referee_email_domain: str | None
     referee_email_seen_in_program: bool = False
+    # Both sides, built once per customer (referral.fraud.facts.CustomerFacts.build).
+    referrer: CustomerFacts | None = None
+    referee: CustomerFacts | None = None
+    # Velocity and caps.
+    referrer_referrals_last_hour: int = 0
+    referrer_referrals_last_day: int = 0
+    referrer_referrals_total: int = 0
+    referrer_rewards_last_30_days: int = 0
+    program_max_referrals: int | None = None
+    device_accounts_last_day: int = 0
+    ip_accounts_last_day: int = 0
+    # Rings: referral.fraud.rings computes both over the program's graph.
+    referral_cycle_size: int = 0
+    shared_component_size: int = 0
+    # Coupon leakage: distinct unrelated referees who redeemed this referral's promo code in
+    # the configured window, and the host of the page the referee came from.
+    promo_code_redemptions: int = 0
+    landing_referrer_host: str | None = None
+    # The referee's IP as seen at the click, only for the IP blocklist. Never stored, never
+    # in evidence; None when only its hash is known.
+    referee_ip: str | None = None
 
 
 Rule = Callable[[ReferralFacts], Signal | None]

@@ -1,0 +1,99 @@
+"""Rings: referral cycles, and groups of accounts joined by shared devices, cards or addresses.
+
+The graph functions take edges the database reads in one query each and return groups of
+customer ids; `membership`, `cycle_size` and `component_size` turn those into the two numbers
+ReferralFacts carries. The rules then only compare numbers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+
+import networkx as nx
+
+from referral.fraud import ReferralFacts, Signal
+from referral.fraud.policy import Policy
+
+Group = frozenset[int]
+
+
+def referral_cycles(edges: Iterable[tuple[int, int]]) -> list[Group]:
+    """Customers who reach themselves through referrals (A refers B refers C refers A), as
+    strongly connected components of the (referrer_id, referee_id) graph with two or more
+    members. Self-referrals are left to the same_customer rule.
+
+    Give it the program's existing referrals plus the batch's new ones, so a referral that
+    closes a cycle is seen in the batch that creates it.
+    """
+    graph: nx.DiGraph[int] = nx.DiGraph()
+    graph.add_edges_from((referrer, referee) for referrer, referee in edges if referrer != referee)
+    return [frozenset(group) for group in nx.strongly_connected_components(graph) if len(group) > 1]
+
+
+def shared_attribute_components(
+    links: Iterable[tuple[int, str, str]],
+    min_size: int = 2,
+    *,
+    kinds: Collection[str] | None = None,
+    max_customers_per_attribute: int | None = None,
+) -> list[Group]:
+    """Groups of at least `min_size` customers joined, directly or through each other, by
+    a shared attribute. `links` are (customer_id, kind, attribute_hash) rows, kind being
+    "device", "payment" or "address".
+
+    `kinds` limits which kinds join customers; an attribute held by more than
+    `max_customers_per_attribute` customers joins nobody (a placeholder value or a public
+    terminal would otherwise merge strangers into one giant group). The database can leave
+    out attributes held by one customer only; they never join anyone.
+    """
+    holders: defaultdict[tuple[str, str], set[int]] = defaultdict(set)
+    for customer, kind, value in links:
+        if value and (kinds is None or kind in kinds):
+            holders[(kind, value)].add(customer)
+    graph: nx.Graph[int] = nx.Graph()
+    for customers in holders.values():
+        if len(customers) < 2:
+            continue
+        if max_customers_per_attribute is not None and len(customers) > max_customers_per_attribute:
+            continue
+        # A star joins the holders as well as a clique does, with n-1 edges instead of n^2/2.
+        first, *others = customers
+        graph.add_edges_from((first, other) for other in others)
+    return [frozenset(group) for group in nx.connected_components(graph) if len(group) >= min_size]
+
+
+def membership(groups: Iterable[Group]) -> dict[int, Group]:
+    """Each customer's group, for lookups while building facts."""
+    return {customer: group for group in groups for customer in group}
+
+
+def cycle_size(cycles: Mapping[int, Group], referrer_id: int, referee_id: int) -> int:
+    """ReferralFacts.referral_cycle_size: the size of the cycle group holding both sides of
+    the referral, 0 when they are not in one (then this referral closes no cycle)."""
+    group = cycles.get(referrer_id)
+    return len(group) if group is not None and referee_id in group else 0
+
+
+def component_size(components: Mapping[int, Group], *customer_ids: int) -> int:
+    """ReferralFacts.shared_component_size: the largest group holding any of the customers."""
+    return max((len(components[c]) for c in customer_ids if c in components), default=0)
+
+
+def referral_cycle(facts: ReferralFacts, policy: Policy) -> Signal | None:
+    if facts.referral_cycle_size < 2:
+        return None
+    return policy.signal(
+        "referral_cycle", "REFERRAL_CYCLE", {"cycle_size": facts.referral_cycle_size}
+    )
+
+
+def shared_attribute_ring(facts: ReferralFacts, policy: Policy) -> Signal | None:
+    size = facts.shared_component_size
+    if size < policy.ring_min_size:
+        return None
+    return policy.signal(
+        "shared_attribute_ring",
+        "SHARED_ATTRIBUTE_RING",
+        {"component_size": size, "min_size": policy.ring_min_size},
+    )
