@@ -50,19 +50,19 @@ class ReferralFacts:
     # Both sides, built once per customer (referral.fraud.facts.CustomerFacts.build).
     referrer: CustomerFacts | None = None
     referee: CustomerFacts | None = None
-    # Velocity and caps.
-    referrer_referrals_last_hour: int = 0
-    referrer_referrals_last_day: int = 0
-    referrer_referrals_total: int = 0
-    referrer_rewards_last_30_days: int = 0
-    program_max_referrals: int | None = None
-    device_accounts_last_day: int = 0
-    ip_accounts_last_day: int = 0
-    # Rings: referral.fraud.rings computes both over the program's graph.
-    referral_cycle_size: int = 0
-    shared_component_size: int = 0
-    # Coupon leakage: distinct unrelated referees who redeemed this referral's promo code in
-    # the configured window, and the host of the page the referee came from.
+    # Velocity and caps, counted over the program's referrals and accounts.
+    referrer_referrals_last_hour: int = 0  # by this referrer, in the hour up to this one
+    referrer_referrals_last_day: int = 0  # the same over 24 hours
+    referrer_referrals_total: int = 0  # by this referrer, ever
+    referrer_rewards_last_30_days: int = 0  # grants to the referrer as referrer in 30 days
+    program_max_referrals: int | None = None  # ProgramConfig.max_referrals
+    device_accounts_last_day: int = 0  # new accounts on the referee's busiest device, 24 h
+    ip_accounts_last_day: int = 0  # new accounts from the referee's busiest IP, 24 h
+    # Rings (referral.fraud.rings.cycle_size and component_size).
+    referral_cycle_size: int = 0  # the referral cycle holding both sides, 0 if none
+    shared_component_size: int = 0  # largest shared-attribute group of either side
+    # Coupon leakage: distinct unrelated referees who redeemed this referral's promo code
+    # within FraudConfig.coupons.window_hours, and the Referer (host or URL) of the click.
     promo_code_redemptions: int = 0
     landing_referrer_host: str | None = None
     # The referee's IP as seen at the click, only for the IP blocklist. Never stored, never

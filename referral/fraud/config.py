@@ -80,8 +80,8 @@ class Identity(_Strict):
 
 
 class Rings(_Strict):
-    """Components of customers joined by shared attributes, as `rings.shared_attribute_
-    components` builds them."""
+    """Groups of customers joined by shared attributes, as
+    `referral.fraud.rings.shared_attribute_components` builds them."""
 
     min_component_size: Annotated[int, Field(ge=2)] = 6
     """Customers in a component before it counts as a ring; above a large household."""

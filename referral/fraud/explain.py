@@ -88,12 +88,13 @@ _TEXT: Final[dict[str, Callable[[Evidence], str]]] = {
         f"{_plural(e.get('count'), 'referral')} within a day; the limit is {e.get('limit')}."
     ),
     "VELOCITY_DEVICE_ACCOUNTS": lambda e: (
-        f"{_plural(e.get('count'), 'new account')} were "
-        f"created on the referee's device within a day; the limit is {e.get('limit')}."
+        "New accounts created on the referee's device within a day: "
+        f"{e.get('count')}; the limit is {e.get('limit')}."
     ),
     "VELOCITY_IP_ACCOUNTS": lambda e: (
-        f"{_plural(e.get('count'), 'new account')} were created "
-        f"from the referee's network address within a day; the limit is {e.get('limit')}."
+        "New accounts created from the referee's network address within a day: "
+        f"{e.get('count')}; the limit is {e.get('limit')}. Offices and mobile networks put "
+        "many people behind one address."
     ),
     "CAP_REWARDS_30_DAYS": lambda e: (
         "The referrer has earned "

@@ -1,5 +1,9 @@
 """Rings: referral cycles and groups of accounts tied together by shared attributes."""
 
+import networkx as nx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from referral.fraud import Severity
 from referral.fraud.rings import (
     component_size,
@@ -34,6 +38,13 @@ class TestReferralCycles:
         assert cycle_size(cycles, 3, 1) == 3
         assert cycle_size(cycles, 3, 4) == 0
         assert cycle_size(cycles, 7, 8) == 0
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), max_size=40))
+    def test_finds_exactly_the_strongly_connected_groups(self, edges):
+        graph = nx.DiGraph([(a, b) for a, b in edges if a != b])
+        expected = {frozenset(g) for g in nx.strongly_connected_components(graph) if len(g) > 1}
+        assert set(referral_cycles(edges)) == expected
 
 
 class TestSharedAttributeComponents:
