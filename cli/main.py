@@ -245,6 +245,13 @@ def print_demo_summary(summary: dict[str, Any]) -> None:
         f"{delivery.get('sent', 0):,}",
         f"data/outbox/*.jsonl; {delivery.get('dead', 0):,} refused (consent, suppression)",
     )
+    crm = summary.get("crm", {})
+    table.add_row(
+        "CRM told",
+        f"{crm.get('profiles', {}).get('pushed', 0):,}",
+        f"contacts' referral state, {crm.get('leads', {}).get('handed_over', 0):,} referred "
+        "leads; data/crm-writeback/",
+    )
     milestones = summary.get("milestones", {})
     table.add_row(
         "milestone bonuses",

@@ -85,6 +85,7 @@ def demo(
         milestones=chain["milestone_rewards"],
         invitations=chain["send_invitations"],
         delivery=chain["deliver_outbox"],
+        crm=chain["push_crm"],
         loaded=loaded,
         enrolment=enrolment,
         activity=activity,
