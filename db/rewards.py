@@ -96,8 +96,11 @@ def rewarded_counts(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[
 
 
 def insert_grants(session: Session, plans: Sequence[GrantPlan]) -> None:
+    """New grants, pending; or approved already when no person must approve them and their
+    hold has passed (database clock), which saves release_holds a pass over them."""
     if not plans:
         return
+    now = session.scalar(select(utcnow()))
     rows = [
         {
             "idempotency_key": p.idempotency_key,
@@ -111,12 +114,17 @@ def insert_grants(session: Session, plans: Sequence[GrantPlan]) -> None:
             "description": p.description,
             "needs_approval": p.needs_approval,
             "campaign_id": p.campaign_id,
-            "status": "pending",
+            "status": "approved" if _releasable(p, now) else "pending",
+            "approved_at": now if _releasable(p, now) else None,
             "hold_until": p.hold_until,
         }
         for p in plans
     ]
     bulk_insert(session, RewardGrant, rows, ignore_conflicts=True)
+
+
+def _releasable(plan: GrantPlan, now: datetime | None) -> bool:
+    return not plan.needs_approval and now is not None and plan.hold_until <= now
 
 
 def mark_referrals(session: Session, ids: Sequence[int], status: str) -> None:

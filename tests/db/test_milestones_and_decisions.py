@@ -8,7 +8,7 @@ from db.models import Advocate, OutboxMessage, Review, RewardGrant
 from db.rewards import GrantDecisionError, decide_grants, release_holds
 from tasks.milestones import milestone_batch
 from tasks.rewards import issue_batch
-from tests.db.test_pipeline import _advocate, _referred_purchase, _run_all
+from tests.db.helpers import advocate_with_code, referred_purchase, run_pipeline
 
 MILESTONES = [
     {
@@ -23,13 +23,13 @@ MILESTONES = [
 
 def _refer(session, code, count):
     for i in range(count):
-        _referred_purchase(session, code, referee=f"N{i}")
+        referred_purchase(session, code, referee=f"N{i}")
 
 
 def test_a_milestone_is_paid_once_and_the_tier_follows(session):
-    _, code = _advocate(session, milestones=MILESTONES)
+    _, code = advocate_with_code(session, milestones=MILESTONES)
     _refer(session, code, 2)
-    _run_all(session)
+    run_pipeline(session)
     first = milestone_batch(session, "friends", after_customer=0, batch_size=100)
     again = milestone_batch(session, "friends", after_customer=0, batch_size=100)
     assert (first["grants"], again["grants"]) == (1, 0)
@@ -49,9 +49,9 @@ def test_a_milestone_is_paid_once_and_the_tier_follows(session):
 
 
 def test_passing_two_milestones_at_once_pays_both_and_keeps_the_highest_tier(session):
-    _, code = _advocate(session, milestones=MILESTONES)
+    _, code = advocate_with_code(session, milestones=MILESTONES)
     _refer(session, code, 3)
-    _run_all(session)
+    run_pipeline(session)
     result = milestone_batch(session, "friends", after_customer=0, batch_size=100)
     assert result["grants"] == 1  # the second milestone upgrades the tier only
     assert session.scalar(select(Advocate.tier)) == "gold"
@@ -66,9 +66,9 @@ def test_passing_two_milestones_at_once_pays_both_and_keeps_the_highest_tier(ses
 
 
 def test_manual_grants_wait_for_a_person_and_the_decision_is_recorded(session):
-    _, code = _advocate(session, approval="manual")
+    _, code = advocate_with_code(session, approval="manual")
     _refer(session, code, 1)
-    _run_all(session)
+    run_pipeline(session)
     ids = list(session.scalars(select(RewardGrant.id).order_by(RewardGrant.id)))
     decide_grants(session, ids[:1], approve=True, who="ops@example.com", reason="looks fine")
     decide_grants(session, ids[1:], approve=False, who="ops@example.com", reason="duplicate")
@@ -88,9 +88,9 @@ def test_manual_grants_wait_for_a_person_and_the_decision_is_recorded(session):
 
 
 def test_only_waiting_grants_can_be_decided_and_nothing_changes_otherwise(session):
-    _, code = _advocate(session)
+    _, code = advocate_with_code(session)
     _refer(session, code, 1)
-    _run_all(session)
+    run_pipeline(session)
     issued = session.scalar(select(RewardGrant.id).where(RewardGrant.status == "issued"))
     with pytest.raises(GrantDecisionError, match="not pending"):
         decide_grants(session, [issued], approve=False, who="ops", reason="oops")
@@ -104,11 +104,11 @@ def test_tiered_rewards_follow_the_advocates_count(session):
         {"name": "bronze", "from_referral": 1, "referrer_reward": {"type": "cash", "amount": 5}},
         {"name": "silver", "from_referral": 2, "referrer_reward": {"type": "cash", "amount": 9}},
     ]
-    _, code = _advocate(
+    _, code = advocate_with_code(
         session, reward_structure="tiered", tiers=tiers, referee_reward=None, referrer_reward=None
     )
     _refer(session, code, 3)
-    _run_all(session)
+    run_pipeline(session)
     amounts = list(session.scalars(select(RewardGrant.amount_minor).order_by(RewardGrant.id)))
     assert amounts == [500, 900, 900]
     payouts = session.scalar(

@@ -381,13 +381,13 @@ def _pg(engine):
 
 
 def test_reward_notifications_from_the_reward_pipeline_render_and_respect_consent(engine):
-    from tests.db.test_pipeline import _advocate, _referred_purchase, _run_all
+    from tests.db.helpers import advocate_with_code, referred_purchase, run_pipeline
 
     with transaction(engine) as session:
-        _, code = _advocate(session)
+        _, code = advocate_with_code(session)
         add_customers(session, customer("ADV", "Ada.Lovelace@gmail.com", consent_email=True))
-        _referred_purchase(session, code, consent_email=False)  # the referee agreed to nothing
-        _run_all(session)
+        referred_purchase(session, code, consent_email=False)  # the referee agreed to nothing
+        run_pipeline(session)
     sender = RecordingSender()
     outcome = relay_batch(engine, _relay(sender), 10)
     # The referee, who agreed to nothing, gets no notification queued at all.

@@ -17,7 +17,7 @@ from db.models import OutboxMessage
 from referral.unsubscribe import link_key
 from tasks.outbox import deliver_outbox_batch
 from tasks.senders import build_sender
-from tests.db.test_pipeline import _advocate, _referred_purchase, _run_all
+from tests.db.helpers import advocate_with_code, referred_purchase, run_pipeline
 from tests.integrations.test_smtp_sender import Mailbox, free_port
 
 
@@ -35,9 +35,9 @@ def test_reward_notices_go_out_over_one_smtp_connection(
 ):
     mailbox, port = mail_server
     with transaction(engine) as session:
-        _, code = _advocate(session)
-        _referred_purchase(session, code)
-        _run_all(session)
+        _, code = advocate_with_code(session)
+        referred_purchase(session, code)
+        run_pipeline(session)
     outcome = deliver_outbox_batch.fn(
         database_url,
         50,

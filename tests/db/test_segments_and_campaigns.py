@@ -12,8 +12,7 @@ from referral.fraud.basic import BasicRuleSet
 from referral.segments import Condition
 from tasks.conversions import process_batch
 from tasks.rewards import grant_batch
-from tests.db.helpers import NOW, add_customers, customer
-from tests.db.test_pipeline import _advocate, _referred_purchase
+from tests.db.helpers import NOW, add_customers, advocate_with_code, customer, referred_purchase
 
 
 def _ids(session, *conditions):
@@ -66,32 +65,32 @@ def _referrer_amount(session):
 
 
 def test_a_purchase_inside_the_window_is_boosted(session):
-    _advocate(session)
+    advocate_with_code(session)
     campaign_id, _ = _campaign(session, ends_at=(NOW + timedelta(microseconds=1)).isoformat())
-    _referred_purchase(session, _code(session))  # purchase at NOW, just inside
+    referred_purchase(session, _code(session))  # purchase at NOW, just inside
     assert tuple(_referrer_amount(session)) == (2100, campaign_id)
 
 
 def test_a_purchase_at_the_exact_end_is_not_boosted(session):
-    _advocate(session)
+    advocate_with_code(session)
     _campaign(session)  # ends at NOW, exclusive
-    _referred_purchase(session, _code(session))
+    referred_purchase(session, _code(session))
     assert tuple(_referrer_amount(session)) == (1000, None)
 
 
 def test_the_audience_limits_who_is_boosted(session):
-    _advocate(session)
+    advocate_with_code(session)
     _campaign(
         session,
         ends_at=(NOW + timedelta(days=1)).isoformat(),
         audience=[{"field": "segment", "value": "vip"}],
     )
-    _referred_purchase(session, _code(session))
+    referred_purchase(session, _code(session))
     assert tuple(_referrer_amount(session)) == (1000, None)
 
 
 def test_campaigns_open_and_close_on_the_database_clock(session):
-    _advocate(session)
+    advocate_with_code(session)
     past = {"starts_at": "2020-01-01T00:00:00Z", "ends_at": "2020-02-01T00:00:00Z"}
     now = {"slug": "now", "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}
     _campaign(session, slug="past", **past)
