@@ -249,17 +249,6 @@ def successful_referral_counts(
     return {(program_id, referrer_id): n for program_id, referrer_id, n in rows}
 
 
-def emails_of(session: Session, customer_ids: set[int]) -> dict[int, str | None]:
-    if not customer_ids:
-        return {}
-    rows = session.execute(
-        select(Customer.id, Customer.email_normalized).where(
-            among(session, Customer.id, customer_ids)
-        )
-    )
-    return {customer_id: email for customer_id, email in rows}
-
-
 def referee_emails_in_programs(
     session: Session, program_ids: set[int], emails: set[str]
 ) -> set[tuple[int, str]]:

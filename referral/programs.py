@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from referral.fraud.config import FraudConfig
 from referral.money import POINTS, MoneyError, check_currency, percent_of, to_minor
 from referral.scoring import ScoreWeights
 from referral.segments import Condition
@@ -228,6 +229,8 @@ class ProgramConfig(_Strict):
     messages: Messages = Messages()
     advocates: AdvocateSelection = AdvocateSelection()
     invitations: Invitations = Invitations()
+    # The fraud rules' switches, weights, thresholds and lists; defaults suit most programs.
+    fraud: FraudConfig = FraudConfig()
 
     @field_validator("slug")
     @classmethod

@@ -20,11 +20,11 @@ from db.engine import engine_for, transaction
 from db.programs import LoadedProgram, Programs
 from db.rewards import insert_fraud_signals, void_referrals
 from referral.attribution import TouchPoint, attribute
-from referral.contacts import email_domain
-from referral.fraud import Decision, ReferralFacts, RuleSet, Signal, decide
-from referral.fraud.basic import BasicRuleSet
+from referral.fraud import Decision, RuleSet, Signal, decide
+from referral.fraud.engine import FraudRuleSet
 from referral.validation import Outcome, PurchaseFacts, validate_purchase
 from tasks.base import database_task
+from tasks.fraud_facts import Candidate, FraudFactsReader
 
 MAX_WINDOW_DAYS = 365
 STATUS_BY_DECISION = {
@@ -73,6 +73,26 @@ class _Programs:
         return self._versions[version_id]
 
 
+@dataclass(frozen=True, slots=True)
+class _Attributed:
+    """A conversion attributed to an advocate, before the fraud rules have judged it."""
+
+    conversion: q.PendingConversion
+    point: TouchPoint
+    how: str
+    loaded: LoadedProgram
+
+    def candidate(self) -> Candidate:
+        return Candidate(
+            program_id=self.loaded.id,
+            referrer_id=self.point.advocate_customer_id,
+            referee_id=self.conversion.customer_id,
+            referred_at=self.conversion.occurred_at,
+            promo_code=self.conversion.referral_code if self.how == "promo_code" else None,
+            config=self.loaded.config.fraud,
+        )
+
+
 @dataclass
 class _NewReferral:
     row: dict[str, Any]
@@ -82,8 +102,12 @@ class _NewReferral:
 class _Batch:
     """The facts for one batch, read up front, and the decisions taken on them."""
 
-    def __init__(self, session: Session, batch: list[q.PendingConversion], rules: RuleSet):
+    def __init__(
+        self, session: Session, batch: list[q.PendingConversion], rules: RuleSet | None
+    ) -> None:
+        # None: each program's own rules (FraudRuleSet from its `fraud:` settings).
         self.session, self.batch, self.rules = session, batch, rules
+        self.rule_sets: dict[int, FraudRuleSet] = {}
         self.summary = BatchSummary(conversions=len(batch))
         self.programs = _Programs(session)
         touches = q.touches_for(
@@ -111,7 +135,6 @@ class _Batch:
         referrers |= {o.customer_id for o in self.promo.values()}
         referrers |= {r.referrer_id for r in self.referrals.values()}
         self.successes = q.successful_referral_counts(session, referrers)
-        self.emails = q.emails_of(session, referrers)
         self.seen_emails = q.referee_emails_in_programs(
             session,
             {t.program_id for t in touches} | {o.program_id for o in self.promo.values()},
@@ -128,14 +151,14 @@ class _Batch:
 
     def create_referrals(self) -> dict[int, str]:
         """Referrals for the batch's unreferred customers; returns early outcomes by id."""
-        new: dict[tuple[int, int], _NewReferral] = {}
+        found: dict[tuple[int, int], _Attributed] = {}
         early: dict[int, str] = {}
         for conversion in self.batch:
             if conversion.kind not in ("signup", "purchase"):
                 continue
             for program_id, (point, how) in self._attributions(conversion).items():
                 key = (program_id, conversion.customer_id)
-                if key in self.referrals or key in new:
+                if key in self.referrals or key in found:
                     continue
                 if point.advocate_customer_id == conversion.customer_id:
                     early[conversion.id] = "self_referral"
@@ -144,7 +167,11 @@ class _Batch:
                 if not loaded.config.is_active(conversion.occurred_at):
                     early[conversion.id] = "program_inactive"
                     continue
-                new[key] = self._new_referral(conversion, point, how, loaded)
+                found[key] = _Attributed(conversion, point, how, loaded)
+        # The fraud facts of all the batch's new referrals are read at once; each is then
+        # judged in time order, seeing the referrals made before it.
+        facts = FraudFactsReader(self.session, [a.candidate() for a in found.values()], "US")
+        new = {key: self._new_referral(a, facts) for key, a in found.items()}
         if new:
             ids = q.insert_referrals(self.session, [n.row for n in new.values()])
             insert_fraud_signals(
@@ -211,24 +238,15 @@ class _Batch:
                 chosen[program_id] = (point, "link")
         return chosen
 
-    def _new_referral(
-        self,
-        conversion: q.PendingConversion,
-        point: TouchPoint,
-        how: str,
-        loaded: LoadedProgram,
-    ) -> _NewReferral:
+    def _new_referral(self, found: _Attributed, reader: FraudFactsReader) -> _NewReferral:
+        conversion, point, how, loaded = found.conversion, found.point, found.how, found.loaded
         email = conversion.email_normalized or ""
-        signals = self.rules.evaluate(
-            ReferralFacts(
-                referrer_customer_id=point.advocate_customer_id,
-                referee_customer_id=conversion.customer_id,
-                referrer_email_normalized=self.emails.get(point.advocate_customer_id),
-                referee_email_normalized=conversion.email_normalized,
-                referee_email_domain=email_domain(email) or None,
-                referee_email_seen_in_program=(loaded.id, email) in self.seen_emails,
-            )
+        rules = self.rules or self._program_rules(loaded)
+        facts = reader.facts(
+            found.candidate(), email_seen_in_program=(loaded.id, email) in self.seen_emails
         )
+        signals = rules.evaluate(facts)
+        decision = rules.decide(signals) if isinstance(rules, FraudRuleSet) else decide(signals)
         if email:
             self.seen_emails.add((loaded.id, email))
         return _NewReferral(
@@ -240,12 +258,17 @@ class _Batch:
                 "code_id": point.code_id,
                 "attribution_model": loaded.config.attribution.model.value,
                 "attributed_by": how,
-                "status": STATUS_BY_DECISION[decide(signals)],
+                "status": STATUS_BY_DECISION[decision],
                 "status_reason": ",".join(s.reason_code for s in signals) or None,
                 "referred_at": conversion.occurred_at,
             },
             signals=signals,
         )
+
+    def _program_rules(self, loaded: LoadedProgram) -> FraudRuleSet:
+        if loaded.version_id not in self.rule_sets:
+            self.rule_sets[loaded.version_id] = FraudRuleSet(loaded.config.fraud)
+        return self.rule_sets[loaded.version_id]
 
     # --- pass 2: what each conversion means for those referrals --------------------------
 
@@ -348,7 +371,8 @@ class _Batch:
         q.mark_processed(self.session, outcomes)
 
 
-def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSummary:
+def process_batch(session: Session, batch_size: int, rules: RuleSet | None = None) -> BatchSummary:
+    """`rules`: one rule set for every program (tests, benchmarks); None: each program's."""
     conversions = q.claim_unprocessed(session, batch_size)
     if not conversions:
         return BatchSummary()
@@ -367,7 +391,7 @@ def process_batch(session: Session, batch_size: int, rules: RuleSet) -> BatchSum
 @database_task("process-conversions-batch")
 def process_conversions_batch(database_url: str, batch_size: int) -> dict[str, Any]:
     with transaction(engine_for(database_url)) as session:
-        return process_batch(session, batch_size, BasicRuleSet()).as_dict()
+        return process_batch(session, batch_size).as_dict()
 
 
 @database_task("count-unprocessed-conversions")

@@ -1,0 +1,195 @@
+"""What the fraud rules need to know, read set-based for a batch of new referrals: who each
+customer is, which devices, networks and cards they were seen with, and how busy their
+advocate, device, network and promo code have been around the referral's time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from db.models import Conversion, Customer, Referral, RewardGrant
+from db.statements import among
+from db.types import seconds_from_now
+
+_REWARD_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A customer row, as far as the rules care."""
+
+    id: int
+    external_id: str  # qualified by its source: "crm:C123"
+    email_normalized: str | None
+    phone_e164: str | None
+    name: str | None
+    address_hash: str | None
+    country: str | None
+
+
+@dataclass(slots=True)
+class Seen:
+    """Devices, networks and cards a customer's sign-ups and orders came with."""
+
+    device_ids: set[str] = field(default_factory=set)
+    ip_hashes: set[str] = field(default_factory=set)
+    ip_ua_hashes: set[str] = field(default_factory=set)
+    payment_fingerprints: set[str] = field(default_factory=set)
+
+
+def identities(session: Session, customer_ids: Collection[int]) -> dict[int, Identity]:
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(
+            Customer.id,
+            Customer.source,
+            Customer.external_id,
+            Customer.email_normalized,
+            Customer.phone_e164,
+            Customer.name,
+            Customer.address_hash,
+            Customer.country,
+        ).where(among(session, Customer.id, customer_ids))
+    )
+    return {
+        id_: Identity(id_, f"{source}:{external}", email, phone, name, address, country)
+        for id_, source, external, email, phone, name, address, country in rows
+    }
+
+
+def seen_with(session: Session, customer_ids: Collection[int]) -> dict[int, Seen]:
+    found: dict[int, Seen] = defaultdict(Seen)
+    if not customer_ids:
+        return found
+    rows = session.execute(
+        select(
+            Conversion.customer_id,
+            Conversion.device_id,
+            Conversion.ip_hash,
+            Conversion.ua_hash,
+            Conversion.payment_fingerprint,
+        ).where(among(session, Conversion.customer_id, customer_ids))
+    )
+    for customer_id, device, ip, ua, card in rows:
+        seen = found[customer_id]
+        if device:
+            seen.device_ids.add(device)
+        if ip:
+            seen.ip_hashes.add(ip)
+            if ua:
+                seen.ip_ua_hashes.add(f"{ip}:{ua}")
+        if card:
+            seen.payment_fingerprints.add(card)
+    return found
+
+
+def referral_times(
+    session: Session, program_ids: Collection[int], referrer_ids: Collection[int], since: datetime
+) -> dict[tuple[int, int], list[datetime]]:
+    """When each advocate's referrals in each program were made, from `since`, in order."""
+    times: dict[tuple[int, int], list[datetime]] = defaultdict(list)
+    if not referrer_ids or not program_ids:
+        return times
+    rows = session.execute(
+        select(Referral.program_id, Referral.referrer_id, Referral.referred_at)
+        .where(
+            Referral.program_id.in_(sorted(program_ids)),
+            among(session, Referral.referrer_id, referrer_ids),
+            Referral.referred_at >= since,
+        )
+        .order_by(Referral.referred_at)
+    )
+    for program_id, referrer_id, at in rows:
+        times[(program_id, referrer_id)].append(at)
+    return times
+
+
+def referral_totals(
+    session: Session, program_ids: Collection[int], referrer_ids: Collection[int]
+) -> dict[tuple[int, int], int]:
+    if not referrer_ids or not program_ids:
+        return {}
+    rows = session.execute(
+        select(Referral.program_id, Referral.referrer_id, func.count())
+        .where(
+            Referral.program_id.in_(sorted(program_ids)),
+            among(session, Referral.referrer_id, referrer_ids),
+        )
+        .group_by(Referral.program_id, Referral.referrer_id)
+    )
+    return {(p, r): int(n) for p, r, n in rows}
+
+
+def referrer_rewards_last_30_days(
+    session: Session, referrer_ids: Collection[int]
+) -> dict[int, int]:
+    if not referrer_ids:
+        return {}
+    rows = session.execute(
+        select(RewardGrant.beneficiary_id, func.count())
+        .where(
+            among(session, RewardGrant.beneficiary_id, referrer_ids),
+            RewardGrant.role == "referrer",
+            RewardGrant.status.not_in(("rejected", "clawed_back")),
+            RewardGrant.created_at > seconds_from_now(-_REWARD_WINDOW.total_seconds()),
+        )
+        .group_by(RewardGrant.beneficiary_id)
+    )
+    return {beneficiary: int(n) for beneficiary, n in rows}
+
+
+def sign_ups_from(
+    session: Session, devices: Collection[str], ip_hashes: Collection[str], since: datetime
+) -> tuple[dict[str, list[tuple[datetime, int]]], dict[str, list[tuple[datetime, int]]]]:
+    """Sign-ups since `since` by device and by network: (time, customer) in time order."""
+    by_device: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    by_ip: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    if not devices and not ip_hashes:
+        return by_device, by_ip
+    rows = session.execute(
+        select(
+            Conversion.device_id, Conversion.ip_hash, Conversion.occurred_at, Conversion.customer_id
+        )
+        .where(
+            Conversion.kind == "signup",
+            Conversion.occurred_at >= since,
+            or_(
+                among(session, Conversion.device_id, devices),
+                among(session, Conversion.ip_hash, ip_hashes),
+            ),
+        )
+        .order_by(Conversion.occurred_at)
+    )
+    for device, ip, at, customer_id in rows:
+        if device in devices:
+            by_device[device].append((at, customer_id))
+        if ip in ip_hashes:
+            by_ip[ip].append((at, customer_id))
+    return by_device, by_ip
+
+
+def promo_uses(
+    session: Session, codes: Collection[str], since: datetime
+) -> dict[str, list[tuple[datetime, int]]]:
+    """Sign-ups and orders that typed each promo code since `since`, in time order."""
+    uses: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    if not codes:
+        return uses
+    rows = session.execute(
+        select(Conversion.referral_code, Conversion.occurred_at, Conversion.customer_id)
+        .where(
+            among(session, Conversion.referral_code, codes),
+            Conversion.kind.in_(("signup", "purchase")),
+            Conversion.occurred_at >= since,
+        )
+        .order_by(Conversion.occurred_at)
+    )
+    for code, at, customer_id in rows:
+        uses[code].append((at, customer_id))
+    return uses

@@ -1,0 +1,142 @@
+"""The fraud rules' facts for a batch's new referrals: read in a fixed number of queries,
+then handed out referral by referral in time order, so counts made inside the batch (the
+advocate's fifth referral this hour) see the referrals created before them."""
+
+from __future__ import annotations
+
+from bisect import bisect_right, insort
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from db import fraud_facts as q
+from referral.fraud import ReferralFacts
+from referral.fraud.config import FraudConfig
+from referral.fraud.facts import CustomerFacts
+
+_HOUR = timedelta(hours=1)
+# Per device, network or promo code: (time, customer) of each use, in time order.
+_Uses = dict[str, list[tuple[datetime, int]]]
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A referral about to be made: who referred whom, when, under which rules."""
+
+    program_id: int
+    referrer_id: int
+    referee_id: int
+    referred_at: datetime
+    promo_code: str | None  # typed at checkout, when that is how the referral came about
+    config: FraudConfig
+
+
+class FraudFactsReader:
+    def __init__(self, session: Session, candidates: Sequence[Candidate], region: str) -> None:
+        self.region = region
+        self._customers: dict[int, CustomerFacts] = {}
+        if not candidates:
+            return
+        referrers = {c.referrer_id for c in candidates}
+        referees = {c.referee_id for c in candidates}
+        programs = {c.program_id for c in candidates}
+        first = min(c.referred_at for c in candidates)
+        self.identities = q.identities(session, referrers | referees)
+        self.seen = q.seen_with(session, referrers | referees)
+        self.times = q.referral_times(session, programs, referrers, first - _DAY)
+        self.totals = q.referral_totals(session, programs, referrers)
+        self.rewards = q.referrer_rewards_last_30_days(session, referrers)
+        devices = {d for r in referees for d in self.seen[r].device_ids}
+        ips = {i for r in referees for i in self.seen[r].ip_hashes}
+        self.sign_ups_by_device, self.sign_ups_by_ip = q.sign_ups_from(
+            session, devices, ips, first - _DAY
+        )
+        widest = max(c.config.coupons.window_hours for c in candidates)
+        codes = {c.promo_code for c in candidates if c.promo_code}
+        self.promo = q.promo_uses(session, codes, first - timedelta(hours=widest))
+
+    def facts(self, candidate: Candidate, *, email_seen_in_program: bool) -> ReferralFacts:
+        """The facts of one referral; then it counts towards the ones after it."""
+        c = candidate
+        referrer, referee = self.customer(c.referrer_id), self.customer(c.referee_id)
+        key = (c.program_id, c.referrer_id)
+        times = self.times.setdefault(key, [])
+        insort(times, c.referred_at)
+        self.totals[key] = self.totals.get(key, 0) + 1
+        referee_email = referee.email.normalized if referee.email else None
+        return ReferralFacts(
+            referrer_customer_id=c.referrer_id,
+            referee_customer_id=c.referee_id,
+            referrer_email_normalized=referrer.email.normalized if referrer.email else None,
+            referee_email_normalized=referee_email,
+            referee_email_domain=referee.email.domain if referee.email else None,
+            referee_email_seen_in_program=email_seen_in_program,
+            referrer=referrer,
+            referee=referee,
+            referrer_referrals_last_hour=_within(times, c.referred_at, _HOUR),
+            referrer_referrals_last_day=_within(times, c.referred_at, _DAY),
+            referrer_referrals_total=self.totals[key],
+            referrer_rewards_last_30_days=self.rewards.get(c.referrer_id, 0),
+            device_accounts_last_day=_busiest(
+                self.sign_ups_by_device, referee.device_ids, c.referred_at, _DAY
+            ),
+            ip_accounts_last_day=_busiest(
+                self.sign_ups_by_ip, referee.ip_hashes, c.referred_at, _DAY
+            ),
+            promo_code_redemptions=_strangers(
+                self.promo.get(c.promo_code or "", []),
+                c.referred_at,
+                timedelta(hours=c.config.coupons.window_hours),
+                c.referrer_id,
+            ),
+        )
+
+    def customer(self, customer_id: int) -> CustomerFacts:
+        if customer_id not in self._customers:
+            who = self.identities.get(customer_id)
+            seen = self.seen.get(customer_id) or q.Seen()
+            self._customers[customer_id] = CustomerFacts.build(
+                customer_id,
+                external_id=who.external_id if who else None,
+                email=who.email_normalized if who else None,
+                phone=who.phone_e164 if who else None,
+                name=who.name if who else None,
+                device_ids=seen.device_ids,
+                payment_fingerprints=seen.payment_fingerprints,
+                address_hashes=(who.address_hash,) if who and who.address_hash else (),
+                ip_hashes=seen.ip_hashes,
+                ip_ua_hashes=seen.ip_ua_hashes,
+                country=who.country if who else None,
+                default_region=self.region,
+            )
+        return self._customers[customer_id]
+
+
+def _within(times: list[datetime], at: datetime, window: timedelta) -> int:
+    """How many of the sorted `times` fall in (at - window, at]."""
+    return bisect_right(times, at) - bisect_right(times, at - window)
+
+
+def _busiest(
+    uses: dict[str, list[tuple[datetime, int]]],
+    keys: frozenset[str],
+    at: datetime,
+    window: timedelta,
+) -> int:
+    """The most distinct customers any one of `keys` brought in during (at - window, at]."""
+    return max(
+        (
+            len({customer for when, customer in uses.get(k, ()) if at - window < when <= at})
+            for k in keys
+        ),
+        default=0,
+    )
+
+
+def _strangers(
+    uses: list[tuple[datetime, int]], at: datetime, window: timedelta, owner: int
+) -> int:
+    return len({c for when, c in uses if at - window < when <= at and c != owner})
