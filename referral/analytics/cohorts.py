@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from referral.analytics.periods import Month, add_months, as_utc
 from referral.analytics.ratios import per_unit_minor, rate
@@ -73,42 +73,43 @@ def cohort_cells(
     """Per-customer rows to cohort cells, ordered by cohort, referred first."""
     _check_horizons(retention_months, clv_months)
     as_of = as_utc(as_of)
-    current = Month.of(as_of)
-    cells: dict[tuple[Month, bool], _Cell] = {}
+    current = _month_index(as_of)
+    # Keyed by month index (year * 12 + month - 1): a million customers with a few orders
+    # each is the expected load, and integer months keep the loop to arithmetic.
+    cells: dict[tuple[int, bool], _Cell] = {}
     for customer in customers:
-        first = as_utc(customer.first_order_at)
+        first = _utc(customer.first_order_at)
         if first >= as_of:
             continue
-        cohort = Month.of(first)
+        cohort = _month_index(first)
         cell = cells.get((cohort, customer.referred))
         if cell is None:
             cell = cells[(cohort, customer.referred)] = _Cell(retention_months)
         cell.customers += 1
         # Month k has ended by as_of exactly when as_of falls in month k + 1 or later.
-        last_ended = min(retention_months, current.months_since(cohort) - 1)
+        last_ended = min(retention_months, current - cohort - 1)
         window_end = add_months(first, clv_months)
-        clv_done = window_end <= as_of
         clv = 0
         months: set[int] = set()
         for order in customer.orders:
-            at = as_utc(order.at)
+            at = _utc(order.at)
             if at < first:
                 raise ValueError(
                     f"customer {customer.customer_id} has an order before their first order"
                 )
-            k = Month.of(at).months_since(cohort)
+            k = _month_index(at) - cohort
             if 1 <= k <= last_ended:
                 months.add(k)
             if at < window_end:
                 clv += order.amount_minor
         for k in months:
             cell.retained[k - 1] += 1
-        if clv_done:
+        if window_end <= as_of:
             cell.clv_customers += 1
             cell.clv_total_minor += clv
     return [
         CohortCell(
-            cohort=cohort,
+            cohort=Month(cohort // 12, cohort % 12 + 1),
             referred=referred,
             customers=cell.customers,
             retained=tuple(cell.retained),
@@ -119,6 +120,14 @@ def cohort_cells(
             cells.items(), key=lambda kv: (kv[0][0], not kv[0][1])
         )
     ]
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is UTC else as_utc(at)
+
+
+def _month_index(at: datetime) -> int:
+    return at.year * 12 + at.month - 1
 
 
 class _Cell:

@@ -7,6 +7,7 @@ before bucketing, so 23:30 on 31 March in New York is April in the reports.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -102,6 +103,9 @@ def add_months(at: datetime, months: int) -> datetime:
     """The same day and time `months` calendar months later, clamped to the month's last day
     (31 January + 1 month = 28 or 29 February), in UTC."""
     at = as_utc(at)
-    target = Month(at.year, at.month).plus(months)
-    last_day = (target.end - timedelta(days=1)).day
-    return at.replace(year=target.year, month=target.month, day=min(at.day, last_day))
+    year, month0 = divmod(at.year * 12 + at.month - 1 + months, 12)
+    day = at.day
+    # Cohort CLV calls this once per customer: skip the calendar for days every month has.
+    if day > 28:
+        day = min(day, calendar.monthrange(year, month0 + 1)[1])
+    return at.replace(year=year, month=month0 + 1, day=day)

@@ -1,9 +1,12 @@
 """Months and ISO weeks in UTC: the one meaning of "week" and "month" in every report."""
 
+import calendar
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from referral.analytics.periods import IsoWeek, Month, add_months, as_utc
 
@@ -58,3 +61,17 @@ def test_utc_conversion_keeps_the_instant():
     plus_two = datetime(2024, 6, 1, 1, 0, tzinfo=timezone(timedelta(hours=2)))
     assert as_utc(plus_two) == datetime(2024, 5, 31, 23, 0, tzinfo=UTC)
     assert as_utc(plus_two).tzinfo is UTC
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    st.integers(-240, 240),
+)
+def test_adding_months_lands_on_the_same_or_the_last_day_of_the_target_month(at, months):
+    moved = add_months(at, months)
+    assert Month.of(moved) == Month.of(at).plus(months)
+    last_day = calendar.monthrange(moved.year, moved.month)[1]
+    assert moved.day == min(at.day, last_day)
+    assert moved.time() == at.time()
