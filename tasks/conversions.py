@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from db import conversions as q
 from db.engine import engine_for, transaction
 from db.programs import LoadedProgram, Programs
+from db.reviews import backlog
 from db.rewards import insert_fraud_signals, void_referrals
 from referral.attribution import TouchPoint, attribute
 from referral.fraud import Decision, RuleSet, Signal, decide
@@ -43,6 +44,7 @@ class BatchSummary:
     rejected: int = 0
     voided: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
+    signals: Counter[str] = field(default_factory=Counter)  # fraud signals by rule
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,7 @@ class BatchSummary:
             "rejected": self.rejected,
             "voided": self.voided,
             "outcomes": dict(self.outcomes),
+            "signals": dict(self.signals),
         }
 
 
@@ -206,6 +209,7 @@ class _Batch:
                     self.summary.referrals_created += 1
                     self.summary.flagged += n.row["status"] == "flagged"
                     self.summary.rejected += n.row["status"] == "rejected"
+                    self.summary.signals.update(s.rule for s in n.signals)
         return early
 
     def _attributions(self, conversion: q.PendingConversion) -> dict[int, tuple[TouchPoint, str]]:
@@ -398,3 +402,11 @@ def process_conversions_batch(database_url: str, batch_size: int) -> dict[str, A
 def unprocessed(database_url: str) -> int:
     with transaction(engine_for(database_url)) as session:
         return q.unprocessed_count(session)
+
+
+@database_task("read-review-backlog")
+def review_backlog(database_url: str) -> dict[str, Any]:
+    """How many referrals wait for review, and how long the oldest has waited."""
+    with transaction(engine_for(database_url)) as session:
+        queue = backlog(session)
+    return {"open": queue.open, "oldest_waiting_days": queue.oldest_waiting_days}

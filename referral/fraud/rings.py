@@ -138,3 +138,22 @@ def shared_attribute_ring(facts: ReferralFacts, policy: Policy) -> Signal | None
         "SHARED_ATTRIBUTE_RING",
         {"component_size": size, "min_size": policy.ring_min_size},
     )
+
+
+def ring_referrals(
+    referrals: Iterable[tuple[int, int, int]], same_person: Iterable[Group] = ()
+) -> dict[int, int]:
+    """Referral id -> the size of the referral cycle it lies on, for (referral id, referrer,
+    referee) rows, after merging each group of `same_person` (customers joined by a device,
+    card or address) into one: a ring refers fresh aliases of its members, so the cycle only
+    shows once an alias is seen as the member it belongs to. A referral inside one merged
+    group is no cycle (that is a self-referral, for the identity rules)."""
+    rows = list(referrals)
+    person = {customer: min(group) for group in same_person for customer in group}
+    cycles = membership(referral_cycles((person.get(a, a), person.get(b, b)) for _, a, b in rows))
+    found = {}
+    for referral_id, referrer, referee in rows:
+        size = cycle_size(cycles, person.get(referrer, referrer), person.get(referee, referee))
+        if size:
+            found[referral_id] = size
+    return found

@@ -60,6 +60,10 @@ def cli(request, tmp_path):
 
     run.backend = request.param
     run.tmp_path = tmp_path
+    # Where the commands' database lives, for tests that set a scene the CLI cannot.
+    run.database_url = env.get("REFERRAL_DATABASE_URL") or (
+        f"sqlite:///{tmp_path / 'data' / 'referral.db'}"
+    )
     yield run
     if request.param == "postgresql":
         # The shared test database is the other tiers' too: leave its schema as found,

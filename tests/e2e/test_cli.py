@@ -20,6 +20,8 @@ COMMANDS = [
     ["codes", "issue"],
     ["seed"],
     ["demo"],
+    ["review"],
+    ["review", "show"],
 ]
 
 

@@ -1,0 +1,84 @@
+"""The referral graph of a program and the attributes that tie its customers together, for
+the ring sweep (tasks.rings): two reads, whatever the program's size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select, union
+from sqlalchemy.orm import Session
+
+from db.models import Conversion, Customer, FraudSignal, Referral
+from db.statements import among, bulk_update
+from db.types import utcnow
+
+# Referrals that are over (voided by a refund, rejected) still draw the ring's edges.
+OPEN = ("pending", "qualified", "flagged")
+
+
+def program_referrals(session: Session, program_id: int) -> list[tuple[int, int, int, str]]:
+    """(referral id, referrer, referee, status) of every referral in the program."""
+    rows = session.execute(
+        select(Referral.id, Referral.referrer_id, Referral.referee_id, Referral.status).where(
+            Referral.program_id == program_id
+        )
+    )
+    return [(id_, a, b, status) for id_, a, b, status in rows]
+
+
+def shared_attributes(
+    session: Session, program_id: int, max_holders: int
+) -> list[tuple[int, str, str]]:
+    """(customer, kind, value) for devices, cards and addresses that two to `max_holders` of
+    the program's customers share: the only ones that can merge anybody."""
+    involved = union(
+        select(Referral.referrer_id.label("id")).where(Referral.program_id == program_id),
+        select(Referral.referee_id).where(Referral.program_id == program_id),
+    ).subquery()
+    links: list[tuple[int, str, str]] = []
+    for kind, owner, column in (
+        ("device", Conversion.customer_id, Conversion.device_id),
+        ("payment", Conversion.customer_id, Conversion.payment_fingerprint),
+        ("address", Customer.id, Customer.address_hash),
+    ):
+        held = (
+            select(owner.label("customer"), column.label("value"))
+            .where(owner.in_(select(involved.c.id)), column.is_not(None))
+            .distinct()
+            .subquery()
+        )
+        shared = (
+            select(held.c.value).group_by(held.c.value).having(func.count().between(2, max_holders))
+        )
+        rows = session.execute(
+            select(held.c.customer, held.c.value).where(held.c.value.in_(shared))
+        )
+        links += [(customer, kind, value) for customer, value in rows]
+    return links
+
+
+def signalled(session: Session, referral_ids: list[int]) -> set[tuple[int, str]]:
+    """(referral, rule) pairs already on record: a sweep acts on a ring once, so a person's
+    decision on it is not undone by the next sweep."""
+    if not referral_ids:
+        return set()
+    rows = session.execute(
+        select(FraudSignal.referral_id, FraudSignal.rule).where(
+            among(session, FraudSignal.referral_id, referral_ids)
+        )
+    )
+    return {(referral_id, rule) for referral_id, rule in rows}
+
+
+def hold_or_reject(session: Session, changes: list[dict[str, Any]]) -> None:
+    """New statuses for referrals that are still open; one that moved on meanwhile (granted
+    by a concurrent distribute-rewards) keeps its state."""
+    if changes:
+        bulk_update(
+            session,
+            Referral,
+            changes,
+            also={"status_changed_at": utcnow()},
+            # Not IN (...): an expanding list cannot go with executemany on SQLite.
+            where=or_(*(Referral.status == status for status in OPEN)),
+        )
