@@ -23,7 +23,7 @@ from referral.experiments.means import MeanDifference, SampleSummary, welch_test
 from referral.experiments.proportions import (
     Interval,
     Proportion,
-    TestResult,
+    Significance,
     newcombe_interval,
     two_proportion_z_test,
 )
@@ -52,7 +52,7 @@ class Incrementality:
     conversion_lift_interval: Interval | None
     relative_lift: float | None
     """None when the holdout converts nobody."""
-    z_test: TestResult | None
+    z_test: Significance | None
     revenue_lift: MeanDifference | None
     """Per customer, in minor units."""
     incremental_conversions: float | None

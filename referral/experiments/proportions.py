@@ -56,7 +56,7 @@ class Proportion:
 
 
 @dataclass(frozen=True, slots=True)
-class TestResult:
+class Significance:
     statistic: float
     p_value: float
     dof: int | None = None
@@ -98,7 +98,7 @@ def newcombe_interval(
     return Interval(low, high)
 
 
-def two_proportion_z_test(treatment: Proportion, control: Proportion) -> TestResult | None:
+def two_proportion_z_test(treatment: Proportion, control: Proportion) -> Significance | None:
     """Two-sided z-test of equal rates; z > 0 when the treatment converts more. None when a
     side has no trials or when everyone or no one converted (no variance to test against)."""
     n1, n2 = treatment.trials, control.trials
@@ -109,10 +109,10 @@ def two_proportion_z_test(treatment: Proportion, control: Proportion) -> TestRes
     if variance <= 0.0:
         return None
     z = (treatment.successes / n1 - control.successes / n2) / math.sqrt(variance)
-    return TestResult(statistic=z, p_value=normal_two_sided_p(z))
+    return Significance(statistic=z, p_value=normal_two_sided_p(z))
 
 
-def chi_square_test(arms: Sequence[Proportion]) -> TestResult | None:
+def chi_square_test(arms: Sequence[Proportion]) -> Significance | None:
     """Pearson's chi-square test that all arms convert at one rate. None with fewer than two
     arms with trials, or when everyone or no one converted."""
     arms = [a for a in arms if a.trials > 0]
@@ -131,4 +131,4 @@ def chi_square_test(arms: Sequence[Proportion]) -> TestResult | None:
             expected = arm.trials * column / total
             statistic += (observed - expected) ** 2 / expected
     dof = len(arms) - 1
-    return TestResult(statistic=statistic, p_value=chi_square_sf(statistic, dof), dof=dof)
+    return Significance(statistic=statistic, p_value=chi_square_sf(statistic, dof), dof=dof)

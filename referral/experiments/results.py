@@ -33,7 +33,7 @@ from referral.experiments.means import MeanDifference, SampleSummary, welch_test
 from referral.experiments.proportions import (
     Interval,
     Proportion,
-    TestResult,
+    Significance,
     chi_square_test,
     newcombe_interval,
     two_proportion_z_test,
@@ -78,7 +78,7 @@ class Comparison:
     absolute_uplift: float | None
     absolute_uplift_interval: Interval | None
     relative_uplift: float | None
-    z_test: TestResult | None
+    z_test: Significance | None
     revenue_per_advocate: MeanDifference | None
 
 
@@ -106,7 +106,7 @@ class ExperimentResults:
     confidence: float
     arms: tuple[ArmResult, ...]
     """In the order given."""
-    chi_square: TestResult | None
+    chi_square: Significance | None
     """All arms convert alike? None when undefined (see `proportions.chi_square_test`)."""
 
 
