@@ -30,12 +30,14 @@ def _shop(engine, referees=30):
         advocate = session.scalar(select(Customer.id).where(Customer.external_id == "ADV"))
         code = issue_code(session, program.id, advocate, length=8).code
         for i in range(referees):
-            click(session, code, visitor=f"v{i}", at=now - timedelta(days=2))
+            # Three hours apart: an advocate recruiting thirty friends within the hour would
+            # be held by the velocity rules.
+            click(session, code, visitor=f"v{i}", at=now - timedelta(days=5))
             event(
                 session,
                 id=f"su{i}",
                 type="signup",
-                occurred_at=now - timedelta(days=1),
+                occurred_at=now - timedelta(hours=100 - 3 * i),
                 visitor_id=f"v{i}",
                 customer={"external_id": f"N{i}", "email": f"n{i}@example.org"},
             )
