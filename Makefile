@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
 
-.PHONY: demo test lint bench bench-web bench-delivery install clean db-up
+.PHONY: demo test lint bench bench-web bench-delivery fraud-eval install clean db-up
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=python3.x"; exit 1; }
@@ -32,6 +32,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	PG_URL=$(PG_URL) ./bin/with-test-postgres $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+fraud-eval: $(STAMP)
+	PG_URL=$(PG_URL) ./bin/with-test-postgres $(BIN)/python -m bench.fraud_eval $(BENCH_ARGS)
 
 bench-delivery: $(STAMP)
 	PG_URL=$(PG_URL) ./bin/with-test-postgres $(BIN)/python -m bench.delivery $(BENCH_ARGS)

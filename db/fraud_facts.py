@@ -175,9 +175,11 @@ def sign_ups_from(
 
 
 def promo_uses(
-    session: Session, codes: Collection[str], since: datetime
+    session: Session, codes: Collection[str], since: datetime, until: datetime
 ) -> dict[str, list[tuple[datetime, int]]]:
-    """Sign-ups and orders that typed each promo code since `since`, in time order."""
+    """Sign-ups and orders that typed each promo code from `since` to `until`, in order.
+    Only those that did not come through a referral link (no link cookie): a code carried
+    in from the advocate's own link is sharing, not leakage."""
     uses: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
     if not codes:
         return uses
@@ -186,7 +188,8 @@ def promo_uses(
         .where(
             among(session, Conversion.referral_code, codes),
             Conversion.kind.in_(("signup", "purchase")),
-            Conversion.occurred_at >= since,
+            Conversion.occurred_at.between(since, until),
+            Conversion.visitor_id.is_(None),
         )
         .order_by(Conversion.occurred_at)
     )

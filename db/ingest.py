@@ -18,7 +18,7 @@ from db import conversions as q
 from referral.codes import normalize_code
 from referral.contacts import normalize_email, normalize_phone
 from referral.events import CONVERSION_TYPES, Event
-from referral.privacy import hash_identifier
+from referral.privacy import address_fingerprint, hash_identifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,14 @@ def record_events(
             "email_normalized": normalize_email(person.email) if person.email else None,
             "phone_e164": normalize_phone(person.phone, region),
             "name": person.name,
+            "address_hash": address_fingerprint(
+                person.address.line1, person.address.postcode, person.address.country, pepper
+            )
+            if person.address
+            else None,
+            "country": person.address.country.upper()
+            if person.address and person.address.country
+            else None,
             "customer_since": event.occurred_at,
             "attributes": None,
         }

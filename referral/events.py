@@ -13,6 +13,17 @@ EventType = Literal["signup", "purchase", "refund", "renewal", "nps", "support_i
 CONVERSION_TYPES = ("signup", "purchase", "refund", "renewal")
 
 
+class EventAddress(BaseModel):
+    """A postal (shipping) address: kept only as a keyed hash, for the fraud checks that
+    look for accounts at one door."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    line1: Annotated[str, Field(max_length=300)]
+    postcode: Annotated[str, Field(max_length=20)] | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] | None = None
+
+
 class EventCustomer(BaseModel):
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
 
@@ -20,6 +31,7 @@ class EventCustomer(BaseModel):
     email: str | None = None
     phone: str | None = None
     name: str | None = None
+    address: EventAddress | None = None
 
 
 class Event(BaseModel):

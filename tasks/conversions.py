@@ -91,7 +91,8 @@ class _Attributed:
             referrer_id=self.point.advocate_customer_id,
             referee_id=self.conversion.customer_id,
             referred_at=self.conversion.occurred_at,
-            promo_code=self.conversion.referral_code if self.how == "promo_code" else None,
+            # Typed at checkout: the code arrived without a referral link's cookie.
+            promo_code=self.conversion.referral_code if not self.conversion.visitor_id else None,
             config=self.loaded.config.fraud,
         )
 

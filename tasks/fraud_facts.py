@@ -56,7 +56,10 @@ class FraudFactsReader:
         )
         widest = max(c.config.coupons.window_hours for c in candidates)
         codes = {c.promo_code for c in candidates if c.promo_code}
-        self.promo = q.promo_uses(session, codes, first - timedelta(hours=widest))
+        last = max(c.referred_at for c in candidates)
+        self.promo = q.promo_uses(
+            session, codes, first - timedelta(hours=widest), last + timedelta(hours=widest)
+        )
 
     def facts(self, candidate: Candidate, *, email_seen_in_program: bool) -> ReferralFacts:
         """The facts of one referral; then it counts towards the ones after it."""
@@ -139,4 +142,7 @@ def _busiest(
 def _strangers(
     uses: list[tuple[datetime, int]], at: datetime, window: timedelta, owner: int
 ) -> int:
-    return len({c for when, c in uses if at - window < when <= at and c != owner})
+    """Distinct customers other than the code's owner who typed it within `window` either
+    side of `at`: the uses already recorded after a referral count too, so the first
+    strangers of a leak are caught with the rest."""
+    return len({c for when, c in uses if abs(when - at) <= window and c != owner})

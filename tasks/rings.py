@@ -45,7 +45,7 @@ def sweep_program(session: Session, loaded: LoadedProgram) -> dict[str, int]:
     kinds = config.rings.attribute_kinds
     signals: dict[int, list[Signal]] = {}
     if config.enabled("referral_cycle"):
-        same_person = shared_attribute_components(links, 2, kinds=kinds)
+        same_person = shared_attribute_components(links, 2)  # aliases, by every kind
         cycles = ring_referrals([(r, a, b) for r, a, b, _ in referrals], same_person)
         for referral_id, size in cycles.items():
             signals.setdefault(referral_id, []).append(

@@ -3,18 +3,19 @@ CRM, recorded through the same ingest path as real events."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from db.engine import engine_for, transaction
 from db.ingest import Click, record_clicks, record_events
 from db.models import Customer, ReferralCode
 from db.programs import Programs
 from integrations.crm import synthetic
-from referral.events import Event, EventCustomer
+from referral.events import Event, EventAddress, EventCustomer
 from tasks.crm import SYNTHETIC_SOURCE, batched
 
 SHOP_SOURCE = "shop"
@@ -32,6 +33,11 @@ def to_event(item: synthetic.Signup | synthetic.Purchase | synthetic.Refund) -> 
                 email=person.email,
                 phone=person.phone,
                 name=person.name,
+                address=EventAddress(
+                    line1=person.address_line1, postcode=person.postcode, country=person.country
+                )
+                if person.address_line1
+                else None,
             ),
             referral_code=item.code,
             visitor_id=item.visitor_id,
@@ -87,8 +93,20 @@ def simulate_activity(
         )
         for ext, code, email in rows
     ]
-    counts = {"clicks": 0, "signups": 0, "purchases": 0, "refunds": 0}
     activity = synthetic.generate_activity(advocates, seed=seed, now=now)
+    return record_activity(engine, activity, seed=seed, pepper=pepper, batch_size=batch_size)
+
+
+def record_activity(
+    engine: Engine,
+    activity: Iterable[synthetic.ActivityEvent],
+    *,
+    seed: int,
+    pepper: bytes,
+    batch_size: int,
+) -> dict[str, int]:
+    """Record a synthetic activity stream through the ingest path, a batch a transaction."""
+    counts = {"clicks": 0, "signups": 0, "purchases": 0, "refunds": 0}
     # A click's id is its place in the deterministic stream, so a re-run records it once.
     for chunk in batched(enumerate(activity), batch_size):
         clicks = [

@@ -83,19 +83,25 @@ class Rings(_Strict):
     """Groups of customers joined by shared attributes, as
     `referral.fraud.rings.shared_attribute_components` builds them."""
 
-    min_component_size: Annotated[int, Field(ge=2)] = 6
-    """Customers in a component before it counts as a ring; above a large household."""
-    attribute_kinds: tuple[AttributeKind, ...] = ("device", "payment", "address")
+    min_component_size: Annotated[int, Field(ge=2)] = 3
+    """Customers in a component before it counts as a ring: three accounts on one phone or
+    one card are a farm far more often than a family."""
+    attribute_kinds: tuple[AttributeKind, ...] = ("device", "payment")
+    """What joins customers into a group. Not the address by default: a household shares
+    one, and every member may have an account. (Referral cycles always merge aliases by
+    all three kinds: a household refers outward, not round in a circle.)"""
     max_customers_per_attribute: Annotated[int, Field(ge=2)] = 200
     """An attribute shared by more customers than this is a placeholder or a public place
     (a shop's card reader, a library PC) and joins nobody."""
 
 
 class Coupons(_Strict):
-    window_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
-    """The window the database counts promo-code redemptions in."""
-    max_redemptions: Limit = 10
-    """Distinct unrelated referees per code in the window before the code counts as leaked."""
+    window_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 48
+    """Redemptions of the code this many hours either side of the referral are counted: a
+    code posted on a deals site is used by strangers within a day or two."""
+    max_redemptions: Limit = 4
+    """Distinct unrelated referees per code in the window before the code counts as leaked;
+    a personal code is typed by a friend or two, not by a crowd."""
     sites: tuple[str, ...] = DEFAULT_COUPON_SITES
     """Registrable domains of coupon sites; listing any replaces the defaults."""
 

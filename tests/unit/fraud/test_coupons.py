@@ -8,14 +8,14 @@ from tests.unit.fraud.builders import DEFAULT, policy, referral
 
 
 def test_redemptions_up_to_the_limit_are_fine():
-    assert coupon_leakage(referral(promo_code_redemptions=10), DEFAULT) is None
+    assert coupon_leakage(referral(promo_code_redemptions=4), DEFAULT) is None
 
 
 def test_more_redemptions_than_the_limit_is_a_leak():
-    signal = coupon_leakage(referral(promo_code_redemptions=11), DEFAULT)
+    signal = coupon_leakage(referral(promo_code_redemptions=5), DEFAULT)
     assert signal is not None
     assert signal.severity is Severity.SOFT
-    assert signal.evidence == {"redemptions": 11, "limit": 10, "window_hours": 24}
+    assert signal.evidence == {"redemptions": 5, "limit": 4, "window_hours": 48}
 
 
 @pytest.mark.parametrize(

@@ -102,5 +102,7 @@ def test_a_ring_at_the_minimum_size_is_soft():
     assert signal is not None and signal.severity is Severity.SOFT
 
 
-def test_a_large_household_stays_below_the_ring_size():
-    assert DEFAULT.ring_min_size > 5
+def test_a_large_household_is_no_group_by_default_since_addresses_join_nobody():
+    household = [(c, "address", "home") for c in range(1, 7)]
+    kinds = DEFAULT.config.rings.attribute_kinds
+    assert shared_attribute_components(household, DEFAULT.ring_min_size, kinds=kinds) == []
