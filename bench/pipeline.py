@@ -1,4 +1,4 @@
-"""The conversion pipeline's throughput on PostgreSQL: attribution, validation, basic fraud,
+"""The conversion pipeline's throughput on PostgreSQL: attribution, validation, the fraud checks,
 grants, ledger and outbox for N conversions (half sign-ups, half purchases).
 
     python -m bench.pipeline --conversions 100000
@@ -25,10 +25,10 @@ from db.models import ReferralCode
 from db.programs import Programs
 from db.rewards import release_holds
 from referral.events import Event
-from referral.fraud.basic import BasicRuleSet
 from referral.scoring import ScoreWeights
 from tasks.conversions import process_batch
 from tasks.rewards import grant_batch, issue_batch
+from tasks.rings import sweep_program
 
 console = Console(width=150)
 PEPPER = b"bench-pepper"
@@ -63,13 +63,23 @@ def measure(
     stages: list[tuple[str, int, float]] = []
     started = time.perf_counter()
     processed = 0
+    fraud_seconds = 0.0
     while True:
         with transaction(engine) as session:
-            done = process_batch(session, batch_size, BasicRuleSet()).conversions
-        if not done:
+            summary = process_batch(session, batch_size)  # the program's full fraud rules
+        if not summary.conversions:
             break
-        processed += done
-    stages.append(("attribute + validate + fraud", processed, time.perf_counter() - started))
+        processed += summary.conversions
+        fraud_seconds += summary.fraud_seconds
+    attributed = time.perf_counter() - started
+    mark = time.perf_counter()
+    with transaction(engine) as session:
+        sweep_program(session, Programs(session).get("bench"))
+    swept = time.perf_counter() - mark
+    stages.append(("attribute + validate + fraud + ring sweep", processed, attributed + swept))
+    stages.append(("  of which fraud: facts and rules per batch", processed, fraud_seconds))
+    stages.append(("  of which fraud: ring sweep of the program", processed, swept))
+    stages.append(("  fraud checks in all", processed, fraud_seconds + swept))
     mark = time.perf_counter()
     granted = 0
     while True:

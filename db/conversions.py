@@ -150,6 +150,7 @@ class TouchRow:
     program_id: int
     advocate_customer_id: int
     occurred_at: datetime
+    referrer_host: str | None
 
 
 def touches_for(
@@ -170,6 +171,7 @@ def touches_for(
             ReferralCode.program_id,
             ReferralCode.customer_id,
             Touch.occurred_at,
+            Touch.referrer_host,
         )
         .join(ReferralCode, ReferralCode.id == Touch.code_id)
         .where(or_(*match))

@@ -18,6 +18,7 @@ from db import conversions as q
 from referral.codes import normalize_code
 from referral.contacts import normalize_email, normalize_phone
 from referral.events import CONVERSION_TYPES, Event
+from referral.links import referrer_host
 from referral.privacy import address_fingerprint, hash_identifier
 
 
@@ -33,6 +34,7 @@ class Click:
     occurred_at: datetime | None
     event_id: str | None = None
     utm: dict[str, str] | None = None
+    referrer: str | None = None  # the Referer header as sent; only its host is kept
     # Known already (the web service has the code in hand): saves looking the code up again.
     code_id: int | None = None
     program_id: int | None = None
@@ -61,6 +63,7 @@ def record_clicks(session: Session, clicks: Sequence[Click], *, pepper: bytes) -
             "ua_hash": hash_identifier(click.user_agent, pepper),
             "source_event_id": click.event_id,
             "utm": click.utm or None,
+            "referrer_host": referrer_host(click.referrer),
         }
         if click.occurred_at is None:
             if click.event_id is not None:

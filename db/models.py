@@ -185,6 +185,8 @@ class Touch(Base):
     ip_hash: Mapped[str | None] = mapped_column(String(64))
     ua_hash: Mapped[str | None] = mapped_column(String(64))
     utm: Mapped[dict[str, Any] | None]
+    # The page the click came from, host only (a query string can carry anything).
+    referrer_host: Mapped[str | None] = mapped_column(String(253))
     source_event_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     # Defaults to the database clock: a live click is stamped as it is written.
     occurred_at: Mapped[datetime] = _created()

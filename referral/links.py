@@ -115,3 +115,18 @@ def landing_url(landing: str, code: str) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "ref"]
     query.append(("ref", code))
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+
+
+def referrer_host(referer: str | None) -> str | None:
+    """The host of a Referer header, lower case, or None when there is none to read. Only
+    the host: the path and query of the page before can carry anything, search terms and
+    email addresses included."""
+    if not referer:
+        return None
+    try:
+        host = urlsplit(referer.strip()).hostname
+    except ValueError:
+        return None
+    if not host or len(host) > 253 or not host.isascii():
+        return None
+    return host.lower().rstrip(".") or None

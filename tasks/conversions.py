@@ -8,6 +8,7 @@ those referrals and handles refunds. Every conversion gets exactly one outcome.
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +46,7 @@ class BatchSummary:
     voided: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     signals: Counter[str] = field(default_factory=Counter)  # fraud signals by rule
+    fraud_seconds: float = 0.0  # reading the fraud facts and judging the new referrals
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +58,7 @@ class BatchSummary:
             "voided": self.voided,
             "outcomes": dict(self.outcomes),
             "signals": dict(self.signals),
+            "fraud_seconds": round(self.fraud_seconds, 3),
         }
 
 
@@ -84,6 +87,7 @@ class _Attributed:
     point: TouchPoint
     how: str
     loaded: LoadedProgram
+    landing_host: str | None = None
 
     def candidate(self) -> Candidate:
         return Candidate(
@@ -94,6 +98,7 @@ class _Attributed:
             # Typed at checkout: the code arrived without a referral link's cookie.
             promo_code=self.conversion.referral_code if not self.conversion.visitor_id else None,
             config=self.loaded.config.fraud,
+            landing_referrer_host=self.landing_host,
         )
 
 
@@ -171,11 +176,14 @@ class _Batch:
                 if not loaded.config.is_active(conversion.occurred_at):
                     early[conversion.id] = "program_inactive"
                     continue
-                found[key] = _Attributed(conversion, point, how, loaded)
+                landing = self._landing_host(conversion, program_id)
+                found[key] = _Attributed(conversion, point, how, loaded, landing)
         # The fraud facts of all the batch's new referrals are read at once; each is then
         # judged in time order, seeing the referrals made before it.
+        started = time.perf_counter()
         facts = FraudFactsReader(self.session, [a.candidate() for a in found.values()], "US")
         new = {key: self._new_referral(a, facts) for key, a in found.items()}
+        self.summary.fraud_seconds += time.perf_counter() - started
         if new:
             ids = q.insert_referrals(self.session, [n.row for n in new.values()])
             insert_fraud_signals(
@@ -212,6 +220,17 @@ class _Batch:
                     self.summary.rejected += n.row["status"] == "rejected"
                     self.summary.signals.update(s.rule for s in n.signals)
         return early
+
+    def _landing_host(self, conversion: q.PendingConversion, program_id: int) -> str | None:
+        """Where the referee's latest click on the program's links came from."""
+        clicks = [
+            t
+            for t in self.by_visitor.get(conversion.visitor_id or "", [])
+            if t.program_id == program_id
+            and t.referrer_host
+            and t.occurred_at <= conversion.occurred_at
+        ]
+        return max(clicks, key=lambda t: t.occurred_at).referrer_host if clicks else None
 
     def _attributions(self, conversion: q.PendingConversion) -> dict[int, tuple[TouchPoint, str]]:
         """Per program: a promo code typed at checkout wins, else the model over clicks."""

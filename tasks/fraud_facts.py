@@ -32,6 +32,7 @@ class Candidate:
     referred_at: datetime
     promo_code: str | None  # typed at checkout, when that is how the referral came about
     config: FraudConfig
+    landing_referrer_host: str | None = None  # where the referee's click came from
 
 
 class FraudFactsReader:
@@ -95,6 +96,7 @@ class FraudFactsReader:
                 timedelta(hours=c.config.coupons.window_hours),
                 c.referrer_id,
             ),
+            landing_referrer_host=c.landing_referrer_host,
         )
 
     def customer(self, customer_id: int) -> CustomerFacts:

@@ -89,6 +89,7 @@ async def follow(request: Request) -> Response:
             device_id=device,
             ip=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
+            referrer=request.headers.get("referer"),
             occurred_at=None,
             utm=utm or None,
             code_id=target.code.code_id,

@@ -39,7 +39,7 @@ def add_customers(session, *rows: dict[str, Any]) -> None:
     session.flush()
 
 
-def click(session, code: str, visitor: str, at: datetime) -> None:
+def click(session, code: str, visitor: str, at: datetime, referrer: str | None = None) -> None:
     record_clicks(
         session,
         [
@@ -51,6 +51,7 @@ def click(session, code: str, visitor: str, at: datetime) -> None:
                 ip="203.0.113.7",
                 user_agent="Mozilla/5.0",
                 occurred_at=at,
+                referrer=referrer,
             )
         ],
         pepper=PEPPER,

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from db.models import Customer, FraudSignal, Referral
+from db.models import Customer, FraudSignal, Referral, Touch
 from tasks.conversions import process_batch
 from tests.db.helpers import NOW, advocate_with_code, click, event
 
@@ -148,3 +148,22 @@ def test_a_program_can_turn_a_rule_off(session):
     _sign_up(session, code, "NEW1", purchase="pf_ada")
     process_batch(session, 1000)
     assert _status(session, "NEW1") == "qualified"  # and its purchase counted
+
+
+def test_a_click_from_a_coupon_site_is_held_and_only_the_host_is_kept(session):
+    _, code = advocate_with_code(session)
+    click(
+        session,
+        code,
+        visitor="v-NEW1",
+        at=NOW - timedelta(minutes=5),
+        referrer="https://www.retailmenot.com/view/shop.example?email=someone@example.org",
+    )
+    event(
+        session, id="su-NEW1", type="signup", occurred_at=NOW, visitor_id="v-NEW1",
+        customer={"external_id": "NEW1", "email": "new1@example.org"},
+    )  # fmt: skip
+    process_batch(session, 1000)
+    assert _status(session, "NEW1") == "flagged"
+    assert _reasons(session, "NEW1") == {"COUPON_SITE_REFERRER"}
+    assert session.scalar(select(Touch.referrer_host)) == "www.retailmenot.com"

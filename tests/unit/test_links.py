@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from referral.links import SHARE_CHANNELS, ShareKit, referral_link, share_kit, share_urls
+from referral.links import (
+    SHARE_CHANNELS,
+    ShareKit,
+    referral_link,
+    referrer_host,
+    share_kit,
+    share_urls,
+)
 
 BASE = "https://refer.example.com"
 CODE = "ABCD2345"
@@ -176,3 +183,19 @@ def test_share_kit_is_immutable_and_hashable():
     with pytest.raises(AttributeError):
         kit.code = "OTHER"  # type: ignore[misc]
     assert hash(kit) == hash(share_kit(BASE, CODE, message=MESSAGE, subject=SUBJECT))
+
+
+@pytest.mark.parametrize(
+    ("referer", "host"),
+    [
+        ("https://www.RetailMeNot.com/view/x?email=a@b.example", "www.retailmenot.com"),
+        ("http://slickdeals.net./f/1", "slickdeals.net"),
+        ("android-app://com.google.android.gm/", "com.google.android.gm"),
+        ("", None),
+        (None, None),
+        ("not a url", None),
+        ("https://[::1", None),
+    ],
+)
+def test_only_the_host_of_a_referer_is_kept(referer, host):
+    assert referrer_host(referer) == host

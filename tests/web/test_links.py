@@ -47,7 +47,10 @@ def test_a_click_is_recorded_and_redirected_to_the_landing_page_with_the_code(we
         answer = client.get(
             f"/r/{code.lower()}",
             params={"ch": "whatsapp", "utm_campaign": "spring", "device_id": "dev-12345678"},
-            headers={"User-Agent": "Mozilla/5.0"},
+            headers={
+                "User-Agent": "Mozilla/5.0",
+                "Referer": "https://Mail.Example.com/inbox?q=ada@example.org",
+            },
         )
     assert answer.status_code == 302
     target = urlsplit(answer.headers["location"])
@@ -61,6 +64,8 @@ def test_a_click_is_recorded_and_redirected_to_the_landing_page_with_the_code(we
     assert (channel, visitor_id, device) == ("whatsapp", visitor, "dev-12345678")
     assert utm == {"utm_campaign": "spring"}
     assert ip_hash and "127.0.0.1" not in ip_hash  # stored hashed, never as is
+    with transaction(web.engine) as session:
+        assert session.scalar(select(Touch.referrer_host)) == "mail.example.com"  # host only
 
 
 def test_a_returning_visitor_keeps_their_cookie(web, code):
