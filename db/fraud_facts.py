@@ -8,8 +8,9 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import Conversion, Customer, Referral, RewardGrant
@@ -148,30 +149,31 @@ def sign_ups_from(
     session: Session, devices: Collection[str], ip_hashes: Collection[str], since: datetime
 ) -> tuple[dict[str, list[tuple[datetime, int]]], dict[str, list[tuple[datetime, int]]]]:
     """Sign-ups since `since` by device and by network: (time, customer) in time order."""
-    by_device: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-    by_ip: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-    if not devices and not ip_hashes:
-        return by_device, by_ip
+    return (
+        _sign_ups(session, Conversion.device_id, devices, since),
+        _sign_ups(session, Conversion.ip_hash, ip_hashes, since),
+    )
+
+
+def _sign_ups(
+    session: Session, column: Any, values: Collection[str], since: datetime
+) -> dict[str, list[tuple[datetime, int]]]:
+    found: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    if not values:
+        return found
     rows = session.execute(
-        select(
-            Conversion.device_id, Conversion.ip_hash, Conversion.occurred_at, Conversion.customer_id
-        )
+        select(column, Conversion.occurred_at, Conversion.customer_id)
         .where(
             Conversion.kind == "signup",
+            column.is_not(None),
+            among(session, column, values),
             Conversion.occurred_at >= since,
-            or_(
-                among(session, Conversion.device_id, devices),
-                among(session, Conversion.ip_hash, ip_hashes),
-            ),
         )
         .order_by(Conversion.occurred_at)
     )
-    for device, ip, at, customer_id in rows:
-        if device in devices:
-            by_device[device].append((at, customer_id))
-        if ip in ip_hashes:
-            by_ip[ip].append((at, customer_id))
-    return by_device, by_ip
+    for value, at, customer_id in rows:
+        found[value].append((at, customer_id))
+    return found
 
 
 def promo_uses(
@@ -186,6 +188,7 @@ def promo_uses(
     rows = session.execute(
         select(Conversion.referral_code, Conversion.occurred_at, Conversion.customer_id)
         .where(
+            Conversion.referral_code.is_not(None),
             among(session, Conversion.referral_code, codes),
             Conversion.kind.in_(("signup", "purchase")),
             Conversion.occurred_at.between(since, until),

@@ -235,6 +235,29 @@ class Conversion(Base):
         CheckConstraint("kind IN ('signup','purchase','renewal','refund')", name="kind"),
         Index("ix_conversions_customer_time", "customer_id", "occurred_at"),
         Index("ix_conversions_unprocessed", "processed_at", "id"),
+        # The fraud facts: sign-ups per device and per network, and promo codes typed
+        # without a referral link. Partial, so the pipeline's other writes pay little.
+        Index(
+            "ix_conversions_signup_device",
+            "device_id",
+            "occurred_at",
+            postgresql_where=text("kind = 'signup' AND device_id IS NOT NULL"),
+            sqlite_where=text("kind = 'signup' AND device_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_conversions_signup_ip",
+            "ip_hash",
+            "occurred_at",
+            postgresql_where=text("kind = 'signup' AND ip_hash IS NOT NULL"),
+            sqlite_where=text("kind = 'signup' AND ip_hash IS NOT NULL"),
+        ),
+        Index(
+            "ix_conversions_typed_code",
+            "referral_code",
+            "occurred_at",
+            postgresql_where=text("referral_code IS NOT NULL AND visitor_id IS NULL"),
+            sqlite_where=text("referral_code IS NOT NULL AND visitor_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = _pk()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,6 +15,7 @@ from db.engine import transaction
 from db.ingest import Click
 from db.links import is_own_visitor
 from referral.codes import normalize_code
+from referral.fraud.policy import NetworkSet
 from referral.links import landing_url, referral_link
 from referral.qr import qr_png, qr_svg
 from web.context import AppContext, Context
@@ -75,6 +77,11 @@ async def follow(request: Request) -> Response:
         return _redirect(fallback or ctx.settings.web.fallback_url)
     links = target.program.config.links
     days = target.program.config.attribution.window_days
+    ip = request.client.host if request.client else None
+    if ip and ip in _blocked_networks(target.program.config.fraud.blocklists.ips):
+        # The only moment the raw address is known (only its hash is kept): a click from a
+        # blocked network lands on the fallback page and is never counted.
+        return _redirect(links.fallback_url or ctx.settings.web.fallback_url)
     if rvid:
         own = await run_in_threadpool(_own_visitor, ctx, target.code.owner_id, visitor)
         if own:
@@ -87,7 +94,7 @@ async def follow(request: Request) -> Response:
             channel=channel,
             visitor_id=visitor,
             device_id=device,
-            ip=request.client.host if request.client else None,
+            ip=ip,
             user_agent=request.headers.get("user-agent"),
             referrer=request.headers.get("referer"),
             occurred_at=None,
@@ -97,6 +104,11 @@ async def follow(request: Request) -> Response:
         )
     )
     return _redirect(landing_url(links.landing_url, code), _cookie(ctx, visitor, days))
+
+
+@lru_cache(maxsize=64)
+def _blocked_networks(networks: tuple[str, ...]) -> NetworkSet:
+    return NetworkSet(networks)
 
 
 def _own_visitor(ctx: AppContext, owner_id: int, visitor: str) -> bool:

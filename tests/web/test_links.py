@@ -11,6 +11,7 @@ from db.advocates import issue_code
 from db.engine import transaction
 from db.models import Customer, ReferralCode, Touch
 from db.programs import Programs
+from referral.programs import ProgramConfig
 from tests.db.helpers import add_customers, customer, event
 from tests.web.conftest import FALLBACK
 
@@ -140,3 +141,15 @@ def test_odd_query_values_are_cleaned_never_refused(web, code):
     [touch] = touches(web)
     assert touch.channel == "x" * 32 and touch.utm is None and touch.device_id is None
     assert (nul_code.status_code, nul_code.headers["location"]) == (302, FALLBACK)
+
+
+def test_a_click_from_a_blocked_network_goes_to_the_fallback_and_counts_nothing(web, code):
+    with transaction(web.engine) as session:
+        programs = Programs(session)
+        rules = programs.get("friends").config.model_dump(mode="json")
+        blocked = {**rules, "fraud": {"blocklists": {"ips": ["127.0.0.0/8"]}}}
+        programs.apply(ProgramConfig.model_validate(blocked))
+    with web.client() as client:
+        answer = client.get(f"/r/{code}")
+    assert answer.headers["location"] == "https://shop.example/offers"
+    assert touches(web) == []
