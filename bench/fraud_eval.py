@@ -66,11 +66,11 @@ def main() -> None:
         f"set-up: {len(labels):,} referees simulated in {time.perf_counter() - started:.1f} s"
     )
     started = time.perf_counter()
-    conversions = _check(engine, args.batch_size)
+    conversions, fraud_seconds = _check(engine, args.batch_size)
     seconds = time.perf_counter() - started
     console.print(
-        f"fraud checks: {conversions:,} conversions processed in {seconds:.1f} s "
-        f"({conversions / seconds:,.0f}/s, attribution and validation included)"
+        f"{conversions:,} conversions processed in {seconds:.1f} s, of which fraud checks "
+        f"{fraud_seconds:.1f} s (target <= 5 s for 100k; the rest is attribution and validation)"
     )
     met = _report(engine, labels)
     sys.exit(0 if met else 1)
@@ -120,17 +120,21 @@ def _shop(
     return labels
 
 
-def _check(engine: Engine, batch_size: int) -> int:
-    processed = 0
+def _check(engine: Engine, batch_size: int) -> tuple[int, float]:
+    """Runs the pipeline's first stage; the conversions and the seconds spent on fraud
+    checks (facts and rules inside the batches, then the ring sweep)."""
+    processed, fraud_seconds = 0, 0.0
     while True:
         with transaction(engine) as session:
-            done = process_batch(session, batch_size).conversions
-        if not done:
+            summary = process_batch(session, batch_size)
+        if not summary.conversions:
             break
-        processed += done
+        processed += summary.conversions
+        fraud_seconds += summary.fraud_seconds
+    started = time.perf_counter()
     with transaction(engine) as session:
         sweep_program(session, Programs(session).get("friends"))
-    return processed
+    return processed, fraud_seconds + time.perf_counter() - started
 
 
 def _report(engine: Engine, labels: dict[str, str | None]) -> bool:
