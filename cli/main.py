@@ -17,6 +17,7 @@ from cli.campaigns import campaigns_app
 from cli.errors import UserError, friendly
 from cli.outbox import outbox_app
 from cli.output import console, print_json
+from cli.report import report_command
 from cli.review import review_app
 from cli.rewards import ledger_app, rewards_app
 from cli.web import inbox_app
@@ -48,6 +49,7 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(review_app, name="review")
+app.command("report")(report_command)
 app.command("web")(web_command)
 app.command("run")(flows_cli.run)
 app.command("up")(flows_cli.up)

@@ -17,6 +17,7 @@ FLOWS: dict[str, str] = {
     "seasonal-campaigns": "flows.seasonal_campaigns:seasonal_campaigns",
     "process-inbox": "flows.process_inbox:process_inbox",
     "push-crm": "flows.push_crm:push_crm",
+    "report": "flows.report:report",
     "nightly": "flows.nightly:nightly",
     "demo": "flows.demo:demo",
 }

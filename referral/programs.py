@@ -165,6 +165,16 @@ class Links(_Strict):
     fallback_url: Annotated[str | None, Field(pattern=r"^https?://")] = None
 
 
+class Reporting(_Strict):
+    """What the report compares the program against."""
+
+    paid_cac: Annotated[Decimal, Field(ge=0)] | None = None
+    """What a customer costs through paid channels, in the program's currency: the report
+    shows what referrals saved against it."""
+    point_value: Annotated[Decimal, Field(ge=0)] = Decimal("0.01")
+    """What one reward point costs, in the program's currency."""
+
+
 class Messages(_Strict):
     share_subject: str = "A gift for you"
     share_message: str = "I love this shop. Use my link and we both get a reward:"
@@ -231,6 +241,7 @@ class ProgramConfig(_Strict):
     invitations: Invitations = Invitations()
     # The fraud rules' switches, weights, thresholds and lists; defaults suit most programs.
     fraud: FraudConfig = FraudConfig()
+    reporting: Reporting = Reporting()
 
     @field_validator("slug")
     @classmethod

@@ -36,3 +36,8 @@ def per_unit_minor(amount_minor: int, units: int) -> int | None:
     if units == 0:
         return None
     return round_half_even(Fraction(amount_minor, units))
+
+
+def percent_text(value: float | None) -> str:
+    """A rate for people: 0.256 -> "25.6%", and "-" where there is no rate."""
+    return "-" if value is None else f"{value:.1%}"

@@ -1,0 +1,146 @@
+"""The report's figures for one program, as a few aggregate queries each: the funnel,
+attributed revenue, reward cost, successful referrals per advocate and fraud counts. The
+formulas on top of them (rates, ROI, leaderboards) are referral.analytics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session, aliased
+
+from db.models import Conversion, Customer, Invitation, Referral, RewardGrant, Touch
+from referral.analytics.funnel import FunnelCounts
+from referral.analytics.leaderboards import AdvocateTally
+from referral.analytics.roi import RewardCostRow
+from referral.programs import RewardType
+
+# A referral that paid off, or will once its hold ends.
+ACQUIRED = ("qualified", "approved", "rewarded")
+
+
+@dataclass(frozen=True, slots=True)
+class FraudCounts:
+    flagged: int  # waiting for a person now
+    rejected: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramFigures:
+    funnel: FunnelCounts
+    referrals: int
+    acquired: int  # referred customers whose purchase qualified
+    revenue_minor: int  # their purchases since the referral, less refunds, in `currency`
+    costs: tuple[RewardCostRow, ...]
+    successes: tuple[AdvocateTally, ...]
+    fraud: FraudCounts
+    channels: dict[str, int]  # link clicks by channel
+
+
+def program_figures(
+    session: Session, program_id: int, currency: str, since: datetime
+) -> ProgramFigures:
+    """Everything from `since` on (referrals by when they were made, money by when it
+    moved)."""
+    invited = session.execute(
+        select(
+            func.count(),
+            func.count(Invitation.opened_at),
+            func.count(Invitation.clicked_at),
+        ).where(Invitation.program_id == program_id, Invitation.created_at >= since)
+    ).one()
+    clicks: dict[str, int] = {}
+    for channel, n in session.execute(
+        select(Touch.channel, func.count())
+        .where(Touch.program_id == program_id, Touch.kind == "click", Touch.occurred_at >= since)
+        .group_by(Touch.channel)
+    ):
+        clicks[channel or "unknown"] = clicks.get(channel or "unknown", 0) + n
+    made = and_(Referral.program_id == program_id, Referral.referred_at >= since)
+    referrals, acquired, flagged, rejected = session.execute(
+        select(
+            func.count(),
+            func.count(case((Referral.status.in_(ACQUIRED), 1))),
+            func.count(case((Referral.status == "flagged", 1))),
+            func.count(case((Referral.status == "rejected", 1))),
+        ).where(made)
+    ).one()
+    return ProgramFigures(
+        funnel=FunnelCounts(
+            invitations_sent=invited[0],
+            invitations_opened=invited[1],
+            invitations_clicked=invited[2],
+            link_clicks=sum(clicks.values()),
+            signups=referrals,
+            purchases=acquired,
+        ),
+        referrals=referrals,
+        acquired=acquired,
+        revenue_minor=_revenue(session, program_id, currency, since),
+        costs=_costs(session, program_id, since),
+        successes=_successes(session, program_id, since),
+        fraud=FraudCounts(flagged=flagged, rejected=rejected),
+        channels=clicks,
+    )
+
+
+def _revenue(session: Session, program_id: int, currency: str, since: datetime) -> int:
+    """Purchases by referees at or after their referral, less their refunds; only referrals
+    that were not voided, rejected or flagged, in the program's currency."""
+    signed = case(
+        (Conversion.kind == "refund", -Conversion.amount_minor), else_=Conversion.amount_minor
+    )
+    total = session.scalar(
+        select(func.coalesce(func.sum(signed), 0))
+        .join(Referral, Referral.referee_id == Conversion.customer_id)
+        .where(
+            Referral.program_id == program_id,
+            Referral.status.in_(ACQUIRED),
+            Conversion.kind.in_(("purchase", "refund")),
+            Conversion.currency == currency,
+            Conversion.occurred_at >= Referral.referred_at,
+            Conversion.occurred_at >= since,
+        )
+    )
+    return int(total or 0)
+
+
+def _costs(session: Session, program_id: int, since: datetime) -> tuple[RewardCostRow, ...]:
+    """What issued rewards are worth; clawed-back ones are worth nothing (the reversal)."""
+    rows = session.execute(
+        select(RewardGrant.reward_type, RewardGrant.currency, func.sum(RewardGrant.amount_minor))
+        .where(
+            RewardGrant.program_id == program_id,
+            RewardGrant.status == "issued",
+            RewardGrant.created_at >= since,
+        )
+        .group_by(RewardGrant.reward_type, RewardGrant.currency)
+    )
+    return tuple(RewardCostRow(RewardType(kind), cur, int(total)) for kind, cur, total in rows)
+
+
+def _successes(session: Session, program_id: int, since: datetime) -> tuple[AdvocateTally, ...]:
+    """Per advocate: successful referrals and when the last of them counted (its qualifying
+    purchase), the leaderboard's tie-break."""
+    purchase = aliased(Conversion)
+    rows = session.execute(
+        select(Referral.referrer_id, func.count(), func.max(purchase.occurred_at))
+        .join(purchase, purchase.id == Referral.qualifying_conversion_id)
+        .where(
+            Referral.program_id == program_id,
+            Referral.status.in_(ACQUIRED),
+            purchase.occurred_at >= since,
+        )
+        .group_by(Referral.referrer_id)
+    )
+    return tuple(AdvocateTally(advocate, int(n), at) for advocate, n, at in rows)
+
+
+def external_ids(session: Session, customer_ids: list[int]) -> dict[int, str]:
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(Customer.id, Customer.external_id).where(Customer.id.in_(customer_ids))
+    )
+    return dict(rows.tuples().all())
