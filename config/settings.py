@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from referral.quiet_hours import QuietHours, resolve_zone
+from referral.portal import portal_key
 from referral.unsubscribe import link_key
 
 DEFAULT_DATA_DIR = Path("data")
@@ -46,6 +47,8 @@ class WebSettings(BaseModel):
     # Where an unknown or revoked referral code sends people: set it to the shop's home.
     fallback_url: str = "https://example.com/"
     workers: Annotated[int, Field(ge=1, le=64)] = 1
+    # How long an advocate's dashboard link (/portal/{token}) in a message keeps working.
+    portal_link_days: Annotated[int, Field(ge=1, le=365)] = 30
 
     @field_validator("public_base_url")
     @classmethod
@@ -245,6 +248,12 @@ class Settings(BaseSettings):
         """Signs unsubscribe links: derived from the hash pepper, never the pepper itself.
         The relay that writes the links and the web page that reads them share this one."""
         return link_key(self.hash_pepper.get_secret_value().encode())
+
+    @property
+    def portal_key(self) -> bytes:
+        """Signs advocates' dashboard links; derived from the pepper like the unsubscribe
+        key, under its own context, so neither link can pass for the other."""
+        return portal_key(self.hash_pepper.get_secret_value().encode())
 
     @property
     def resolved_database_url(self) -> str:

@@ -79,7 +79,7 @@ def program_figures(
         acquired=acquired,
         revenue_minor=_revenue(session, program_id, currency, since),
         costs=_costs(session, program_id, since),
-        successes=_successes(session, program_id, since),
+        successes=successes(session, program_id, since),
         fraud=FraudCounts(flagged=flagged, rejected=rejected),
         channels=clicks,
     )
@@ -120,7 +120,7 @@ def _costs(session: Session, program_id: int, since: datetime) -> tuple[RewardCo
     return tuple(RewardCostRow(RewardType(kind), cur, int(total)) for kind, cur, total in rows)
 
 
-def _successes(session: Session, program_id: int, since: datetime) -> tuple[AdvocateTally, ...]:
+def successes(session: Session, program_id: int, since: datetime) -> tuple[AdvocateTally, ...]:
     """Per advocate: successful referrals and when the last of them counted (its qualifying
     purchase), the leaderboard's tie-break."""
     purchase = aliased(Conversion)

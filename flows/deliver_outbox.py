@@ -35,6 +35,8 @@ def deliver_outbox(batch_size: int | None = None, max_batches: int | None = None
             public_base_url=settings.web.public_base_url,
             unsubscribe_key=key,
             worker=worker,
+            portal_key=settings.portal_key,
+            portal_link_days=settings.web.portal_link_days,
             email=settings.email,
             sms=settings.sms,
             whatsapp=settings.whatsapp,

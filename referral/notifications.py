@@ -14,6 +14,8 @@ invitation, reminder (payloads built by `invitation_payload`)
     link            their referral link for the channel the message goes on
     share_message   the program's suggested text for sharing (messages.share_message)
     unsubscribe_url one-click unsubscribe link (RFC 8058)
+    portal_url      a fresh, expiring link to the advocate's dashboard (None for referred
+                    friends' reward notices, or when the relay makes none)
     reminder only:  reminder_number (1, 2, ...)
 
 reward_earned (payload written by tasks/rewards.py)
@@ -94,14 +96,25 @@ def describe_reward(reward_type: str, amount_minor: int, currency: str) -> str:
 
 
 def render_context(
-    template: str, payload: Mapping[str, Any], *, name: str | None, unsubscribe_url: str
+    template: str,
+    payload: Mapping[str, Any],
+    *,
+    name: str | None,
+    unsubscribe_url: str,
+    portal_url: str | None = None,
 ) -> dict[str, Any]:
     """The context `template` renders with, from a queued payload plus send-time facts.
 
     Templates not listed above get their payload as it is, so a new template needs no code
     here as long as its payload already holds what it shows.
     """
-    sent_now = {"first_name": first_name(name), "unsubscribe_url": unsubscribe_url}
+    # The dashboard is an advocate's: a referred friend's reward notice does not link it.
+    advocate = template != "reward_earned" or payload.get("role") == "referrer"
+    sent_now = {
+        "first_name": first_name(name),
+        "unsubscribe_url": unsubscribe_url,
+        "portal_url": portal_url if advocate else None,
+    }
     try:
         if template == "reward_earned":
             derived: dict[str, Any] = {

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -38,6 +38,7 @@ from integrations.senders import (
 from integrations.templates import Renderer, TemplateError
 from referral.delivery import SUPPRESSED, refusal, suppression_address, suppression_pair
 from referral.notifications import ContextError, render_context
+from referral.portal import portal_token, portal_url
 from referral.quiet_hours import QuietHours, next_allowed
 from referral.rate_limit import TokenBucket
 from referral.unsubscribe import unsubscribe_headers, unsubscribe_token, unsubscribe_url
@@ -81,6 +82,9 @@ class Relay:
     public_base_url: str
     unsubscribe_key: bytes = field(repr=False)
     worker: str
+    # Dashboard links in messages: signed with this key, valid until this time.
+    portal_key: bytes | None = field(default=None, repr=False)
+    portal_expires_at: datetime | None = None
     lease_seconds: int = LEASE_SECONDS
     max_attempts: int = MAX_ATTEMPTS
     # Messages on `quiet_channels` wait out these hours in the recipient's zone. Only
@@ -249,8 +253,20 @@ def compose(message: q.ClaimedMessage, relay: Relay) -> OutboundMessage:
     )
     if message.template is None:
         raise ContextError(f"outbox {message.id}: a notification without a template")
+    dashboard = (
+        portal_url(
+            relay.public_base_url,
+            portal_token(message.customer_id, relay.portal_expires_at, relay.portal_key),
+        )
+        if relay.portal_key and relay.portal_expires_at
+        else None
+    )
     context = render_context(
-        message.template, message.payload, name=message.recipient.name, unsubscribe_url=link
+        message.template,
+        message.payload,
+        name=message.recipient.name,
+        unsubscribe_url=link,
+        portal_url=dashboard,
     )
     rendered = relay.renderer.render_message(message.template, message.channel, context)
     return OutboundMessage(
@@ -302,6 +318,8 @@ def deliver_outbox_batch(
     public_base_url: str,
     unsubscribe_key: bytes,
     worker: str,
+    portal_key: bytes | None = None,
+    portal_link_days: int = 30,
     email: EmailSettings | None = None,
     sms: SmsSettings | None = None,
     whatsapp: WhatsAppSettings | None = None,
@@ -321,6 +339,8 @@ def deliver_outbox_batch(
             public_base_url=public_base_url,
             unsubscribe_key=unsubscribe_key,
             worker=worker,
+            portal_key=portal_key,
+            portal_expires_at=_database_now(database_url) + timedelta(days=portal_link_days),
             quiet_hours=QuietHours.parse(delivery.quiet_hours)
             if delivery and delivery.quiet_hours
             else None,
@@ -337,3 +357,8 @@ def deliver_outbox_batch(
             default_timezone=delivery.default_timezone if delivery else "UTC",
         )
         return relay_batch(engine_for(database_url), relay, batch_size)
+
+
+def _database_now(database_url: str) -> datetime:
+    with engine_for(database_url).connect() as connection:
+        return connection.execute(select(utcnow())).scalar_one()

@@ -110,6 +110,7 @@ def issue_batch(session: Session, batch_size: int) -> dict[str, Any]:
         by_type[grant.reward_type] += grant.amount_minor
         payload = {
             "grant_id": grant.id,
+            "role": grant.role,
             "reward_type": grant.reward_type,
             "amount_minor": grant.amount_minor,
             "currency": grant.currency,

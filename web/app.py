@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from config.settings import Settings, load_settings
 from db.engine import make_engine
-from web import api, errors, health, links, unsubscribe, webhooks
+from web import api, errors, health, links, portal, unsubscribe, webhooks
 from web.context import AppContext
 from web.limits import BodyLimit
 from web.trigger import DeploymentTrigger, FlowTrigger, NoTrigger
@@ -55,7 +55,14 @@ def create_app(settings: Settings, *, trigger: FlowTrigger | None = None) -> Fas
         lifespan=lifespan,
     )
     errors.install(app)
-    for router in (links.router, api.router, webhooks.router, unsubscribe.router, health.router):
+    for router in (
+        links.router,
+        api.router,
+        webhooks.router,
+        unsubscribe.router,
+        portal.router,
+        health.router,
+    ):
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.web.max_body_bytes)
     return app

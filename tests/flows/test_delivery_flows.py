@@ -56,6 +56,8 @@ def test_invitations_are_queued_then_delivered_once(engine, flow_env, tmp_path):
     assert ada["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert ada["headers"]["List-Unsubscribe"].startswith("<http://localhost:8000/u/")
     assert "/r/" in ada["text"] and "Unsubscribe: http://localhost:8000/u/" in ada["text"]
+    # A fresh link to the advocate's own dashboard, in the text and the HTML part.
+    assert "http://localhost:8000/portal/" in ada["text"] and "/portal/" in ada["html"]
     assert len(texts[0]["text"]) <= 160 and "?ch=sms" in texts[0]["text"]
     with transaction(engine) as session:
         assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}

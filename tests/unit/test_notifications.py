@@ -50,7 +50,22 @@ def test_a_reward_payload_becomes_the_reward_earned_context():
         "coupon_code": "RW-ABC",
         "first_name": "Ada",
         "unsubscribe_url": "u",
+        "portal_url": None,
     }
+
+
+def test_only_advocates_get_the_dashboard_link():
+    reward = {"reward_type": "credit", "amount_minor": 1000, "currency": "USD"}
+    link = "https://r.example/portal/t"
+
+    def portal(template, payload):
+        return render_context(template, payload, name=None, unsubscribe_url="u", portal_url=link)[
+            "portal_url"
+        ]
+
+    assert portal("reward_earned", {**reward, "role": "referrer"}) == link
+    assert portal("reward_earned", {**reward, "role": "referee"}) is None
+    assert portal("invitation", {"code": "ADA-1"}) == link
 
 
 def test_a_payload_missing_a_key_names_the_key_not_the_values():
