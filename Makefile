@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432
 
-.PHONY: demo test lint bench bench-web bench-delivery fraud-eval install clean db-up
+.PHONY: demo test lint bench bench-web bench-delivery fraud-eval install clean db-up chromium
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=python3.x"; exit 1; }
@@ -21,8 +21,20 @@ demo: $(STAMP)
 
 # Tests run on SQLite and on a throw-away PostgreSQL database that bin/test-postgres creates,
 # hands to pytest and drops again.
-test: $(STAMP)
-	PYTHON=$(BIN)/python PG_URL=$(PG_URL) ./bin/with-test-postgres $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+# Tests run in two processes (pytest-xdist), a test file at a time each, so a file's
+# module-scoped web server and its Prefect API are started once.
+TEST_WORKERS ?= 2
+test: $(STAMP) chromium
+	PYTHON=$(BIN)/python PG_URL=$(PG_URL) ./bin/with-test-postgres $(BIN)/python -m pytest -q \
+		-n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# Headless Chromium for the page tests (Debian's packages); installed once, when missing.
+chromium:
+	@command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium and chromium-driver for the page tests"; \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q chromium chromium-driver >/dev/null \
+		|| { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -q >/dev/null && \
+		     $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q chromium chromium-driver >/dev/null; }; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

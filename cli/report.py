@@ -14,10 +14,10 @@ from cli import context
 from cli.errors import UserError, friendly
 from cli.output import console, print_json
 from db.programs import ProgramNotFound
+from db.report import report
 from db.types import utcnow
 from referral.analytics.ratios import percent_text
 from referral.money import format_money
-from tasks.report import report
 
 DEFAULT_DAYS = 30
 

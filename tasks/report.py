@@ -1,90 +1,15 @@
-"""The referral report: each program's figures from db.analytics, turned into rates, ROI,
-costs and a leaderboard by referral.analytics, as plain data for the CLI, the artifacts and
-JSON. Money stays in integer minor units; rates are fractions (0.25 is 25%)."""
+"""The report as a Prefect task, for the report flow."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy.orm import Session
 
-from db.analytics import external_ids, program_figures
 from db.engine import engine_for, transaction
-from db.programs import LoadedProgram, Programs
-from db.reviews import backlog
-from referral.analytics.funnel import funnel
-from referral.analytics.leaderboards import leaderboard
-from referral.analytics.roi import economics, reward_costs
-from referral.money import to_minor
-
-
-def program_report(
-    session: Session, loaded: LoadedProgram, since: datetime, *, top: int = 10
-) -> dict[str, Any]:
-    config = loaded.config
-    currency = config.currency
-    figures = program_figures(session, loaded.id, currency, since)
-    point_value = to_minor(config.reporting.point_value, currency)
-    costs = reward_costs(figures.costs, currency=currency, minor_per_point=point_value)
-    money = economics(
-        currency=currency,
-        revenue_minor=figures.revenue_minor,
-        cost_minor=costs.total_minor,
-        acquired_customers=figures.acquired,
-        paid_cac_minor=(
-            to_minor(config.reporting.paid_cac, currency)
-            if config.reporting.paid_cac is not None
-            else None
-        ),
-    )
-    steps = funnel(figures.funnel)
-    board = leaderboard(figures.successes, top=top)
-    names = external_ids(session, [e.advocate_id for e in board.entries])
-    return {
-        "program": loaded.slug,
-        "version": loaded.version,
-        "since": since.isoformat(),
-        "currency": currency,
-        "funnel": [asdict(step) for step in steps.steps],
-        "overall_rate": steps.overall_rate,
-        "biggest_drop_off": steps.biggest_drop_off,
-        "economics": asdict(money),
-        "costs_minor": {kind.value: n for kind, n in costs.by_type_minor.items()},
-        "points_given": costs.points,
-        "top_referrers": [
-            {
-                "position": e.position,
-                "advocate": names.get(e.advocate_id, str(e.advocate_id)),
-                "referrals": e.count,
-                "reached_at": e.reached_at.isoformat(),
-            }
-            for e in board.entries
-        ],
-        "advocates_ranked": board.advocates,
-        "channels": figures.channels,
-        "fraud": {"flagged": figures.fraud.flagged, "rejected": figures.fraud.rejected},
-    }
-
-
-def report(
-    session: Session, since: datetime, *, program: str | None = None, top: int = 10
-) -> dict[str, Any]:
-    """Every program (or one), and the review queue they share."""
-    programs = Programs(session)
-    slugs = [program] if program else [p.slug for p in programs.list()]
-    queue = backlog(session)
-    return {
-        "since": since.isoformat(),
-        "programs": [program_report(session, programs.get(s), since, top=top) for s in slugs],
-        "review_queue": {
-            "open": queue.open,
-            "oldest_waiting_days": queue.oldest_waiting_days,
-        },
-    }
+from db.report import report
 
 
 @task(name="build-report", cache_policy=NO_CACHE)

@@ -7,8 +7,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import URL, Engine, make_url, text
 from sqlalchemy.orm import Session
 
 from db.engine import dispose_engines, make_engine, transaction
@@ -16,6 +17,32 @@ from db.migrate import upgrade
 from db.models import Base
 
 POSTGRES_ENV = "REFERRAL_TEST_POSTGRES_URL"
+# pytest-xdist runs the suite in several processes; each gets a database of its own on the
+# same server, so tests that empty or rebuild the schema never meet.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    base = os.environ.get(POSTGRES_ENV)
+    if _WORKER and base:
+        url = make_url(base)
+        own = url.set(database=f"{url.database}_{_WORKER}")
+        _admin(url, f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)')
+        _admin(url, f'CREATE DATABASE "{own.database}"')
+        os.environ[POSTGRES_ENV] = own.render_as_string(hide_password=False)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    url = os.environ.get(POSTGRES_ENV)
+    if _WORKER and url:
+        dispose_engines()
+        _admin(make_url(url), f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+def _admin(url: URL, statement: str) -> None:
+    admin = url.set(database="postgres", drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
+        c.execute(statement)  # type: ignore[arg-type]  # a name we built, not user input
 
 
 def postgres_url() -> str:

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -104,6 +105,8 @@ def _assemble(
         "code": view.code,
         "link": kit.link if kit else None,
         "qr_svg": kit.qr_url_svg if kit else None,
+        # The page is served by this same service: a relative path works behind any proxy.
+        "qr_path": f"/r/{quote(view.code, safe='')}/qr.svg" if view.code else None,
         "share": kit.share if kit else {},
         "stats": {"clicks": view.clicks, "signups": view.signups, "successful": view.successful},
         "rewards": [

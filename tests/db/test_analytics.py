@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from db.analytics import ACQUIRED, program_figures
 from db.models import Conversion, Referral, RewardGrant, Touch
-from tasks.report import report
+from db.report import report
 from tests.db.helpers import NOW, advocate_with_code, event, referred_purchase, run_pipeline
 
 SINCE = datetime(2026, 1, 1, tzinfo=UTC)
