@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from referral.quiet_hours import QuietHours, resolve_zone
 from referral.portal import portal_key
+from referral.quiet_hours import QuietHours, resolve_zone
 from referral.unsubscribe import link_key
 
 DEFAULT_DATA_DIR = Path("data")
