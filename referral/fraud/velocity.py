@@ -10,57 +10,47 @@ from referral.fraud.policy import Policy
 
 
 def referrals_per_hour(facts: ReferralFacts, policy: Policy) -> Signal | None:
-    count, limit = facts.referrer_referrals_last_hour, policy.referrals_per_hour
-    if count <= limit:
-        return None
-    return policy.signal(
-        "referrals_per_hour",
-        "VELOCITY_REFERRALS_HOUR",
-        {"role": "referrer", "count": count, "limit": limit, "window": "1h"},
-    )
+    return _over_limit(
+        policy, "referrals_per_hour", "VELOCITY_REFERRALS_HOUR", "referrer", "1h",
+        facts.referrer_referrals_last_hour, policy.referrals_per_hour,
+    )  # fmt: skip
 
 
 def referrals_per_day(facts: ReferralFacts, policy: Policy) -> Signal | None:
-    count, limit = facts.referrer_referrals_last_day, policy.referrals_per_day
-    if count <= limit:
-        return None
-    return policy.signal(
-        "referrals_per_day",
-        "VELOCITY_REFERRALS_DAY",
-        {"role": "referrer", "count": count, "limit": limit, "window": "24h"},
-    )
+    return _over_limit(
+        policy, "referrals_per_day", "VELOCITY_REFERRALS_DAY", "referrer", "24h",
+        facts.referrer_referrals_last_day, policy.referrals_per_day,
+    )  # fmt: skip
 
 
 def accounts_per_device(facts: ReferralFacts, policy: Policy) -> Signal | None:
-    count, limit = facts.device_accounts_last_day, policy.accounts_per_device_per_day
-    if count <= limit:
-        return None
-    return policy.signal(
-        "accounts_per_device",
-        "VELOCITY_DEVICE_ACCOUNTS",
-        {"role": "referee", "count": count, "limit": limit, "window": "24h"},
-    )
+    return _over_limit(
+        policy, "accounts_per_device", "VELOCITY_DEVICE_ACCOUNTS", "referee", "24h",
+        facts.device_accounts_last_day, policy.accounts_per_device_per_day,
+    )  # fmt: skip
 
 
 def accounts_per_ip(facts: ReferralFacts, policy: Policy) -> Signal | None:
-    count, limit = facts.ip_accounts_last_day, policy.accounts_per_ip_per_day
-    if count <= limit:
-        return None
-    return policy.signal(
-        "accounts_per_ip",
-        "VELOCITY_IP_ACCOUNTS",
-        {"role": "referee", "count": count, "limit": limit, "window": "24h"},
-    )
+    return _over_limit(
+        policy, "accounts_per_ip", "VELOCITY_IP_ACCOUNTS", "referee", "24h",
+        facts.ip_accounts_last_day, policy.accounts_per_ip_per_day,
+    )  # fmt: skip
 
 
 def rewards_per_30_days(facts: ReferralFacts, policy: Policy) -> Signal | None:
-    count, limit = facts.referrer_rewards_last_30_days, policy.rewards_per_30_days
+    return _over_limit(
+        policy, "rewards_per_30_days", "CAP_REWARDS_30_DAYS", "referrer", "30d",
+        facts.referrer_rewards_last_30_days, policy.rewards_per_30_days,
+    )  # fmt: skip
+
+
+def _over_limit(
+    policy: Policy, rule: str, reason: str, role: str, window: str, count: int, limit: int
+) -> Signal | None:
     if count <= limit:
         return None
     return policy.signal(
-        "rewards_per_30_days",
-        "CAP_REWARDS_30_DAYS",
-        {"role": "referrer", "count": count, "limit": limit, "window": "30d"},
+        rule, reason, {"role": role, "count": count, "limit": limit, "window": window}
     )
 
 
