@@ -4,6 +4,7 @@ JSON."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from cli import context
 from cli.errors import UserError, friendly
+from cli.html_report import render_html
 from cli.output import console, print_json
 from db.programs import ProgramNotFound
 from db.report import report
@@ -31,6 +33,9 @@ def report_command(
     ] = None,
     top: Annotated[int, typer.Option(min=1, max=1000, help="Advocates on the leaderboard.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write the report with charts to this HTML file.")
+    ] = None,
 ) -> None:
     """Funnel with drop-off, revenue, reward cost, ROI, cost per acquired customer, top
     referrers, link clicks by channel and fraud figures, per program."""
@@ -41,8 +46,16 @@ def report_command(
             found = report(session, start, program=program, top=top)
         except ProgramNotFound:
             raise UserError(f"no program named {program!r}") from None
+    if html is not None:
+        try:
+            html.write_text(render_html(found, now), encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot write {html}: {exc.strerror}") from None
     if as_json:
         print_json(found)
+        return
+    if html is not None:
+        console.print(f"wrote {html}")
         return
     for section in found["programs"]:
         _print_program(section)

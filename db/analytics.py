@@ -144,3 +144,30 @@ def external_ids(session: Session, customer_ids: list[int]) -> dict[int, str]:
         select(Customer.id, Customer.external_id).where(Customer.id.in_(customer_ids))
     )
     return dict(rows.tuples().all())
+
+
+def activity_times(
+    session: Session, program_id: int, since: datetime
+) -> tuple[list[datetime], list[datetime]]:
+    """When referrals were made, and when referred customers' purchases qualified, from
+    `since`: the trend's raw points (bucketed by referral.analytics.trends)."""
+    made = list(
+        session.scalars(
+            select(Referral.referred_at).where(
+                Referral.program_id == program_id, Referral.referred_at >= since
+            )
+        )
+    )
+    purchase = aliased(Conversion)
+    acquired = list(
+        session.scalars(
+            select(purchase.occurred_at)
+            .join(Referral, Referral.qualifying_conversion_id == purchase.id)
+            .where(
+                Referral.program_id == program_id,
+                Referral.status.in_(ACQUIRED),
+                purchase.occurred_at >= since,
+            )
+        )
+    )
+    return made, acquired

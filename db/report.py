@@ -13,12 +13,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from db.analytics import external_ids, program_figures
+from db.analytics import activity_times, external_ids, program_figures
 from db.programs import LoadedProgram, Programs
 from db.reviews import backlog
 from referral.analytics.funnel import funnel
 from referral.analytics.leaderboards import leaderboard
 from referral.analytics.roi import economics, reward_costs
+from referral.analytics.trends import Granularity, Point, series
 from referral.money import to_minor
 
 
@@ -44,6 +45,13 @@ def program_report(
     steps = funnel(figures.funnel)
     board = leaderboard(figures.successes, top=top)
     names = external_ids(session, [e.advocate_id for e in board.entries])
+    made, acquired = activity_times(session, loaded.id, since)
+    last = max([*made, *acquired], default=since)
+    weekly_made = series((Point(at) for at in made), Granularity.WEEK, start=since, end=last)
+    weekly_acquired = series(
+        (Point(at) for at in acquired), Granularity.WEEK, start=since, end=last
+    )
+    by_period = {str(p.period): p.value for p in weekly_acquired.points}
     return {
         "program": loaded.slug,
         "version": loaded.version,
@@ -66,6 +74,14 @@ def program_report(
         ],
         "advocates_ranked": board.advocates,
         "channels": figures.channels,
+        "weekly": [
+            {
+                "week": str(p.period),
+                "referrals": p.value,
+                "acquired": by_period.get(str(p.period), 0),
+            }
+            for p in weekly_made.points
+        ],
         "fraud": {"flagged": figures.fraud.flagged, "rejected": figures.fraud.rejected},
     }
 

@@ -1,0 +1,56 @@
+"""`referral report --html FILE`: the report as one self-contained page with its charts as
+inline SVG, readable offline and printable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from cli.charts import bars, lines
+from referral.analytics.ratios import percent_text
+from referral.money import format_money
+
+_PAGES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+)
+
+
+def render_html(found: dict[str, Any], made_at: datetime) -> str:
+    charts: dict[str, dict[str, Any]] = {
+        "funnel": {},
+        "trend": {},
+        "channels": {},
+        "referrers": {},
+    }
+    for p in found["programs"]:
+        slug = p["program"]
+        charts["funnel"][slug] = bars(
+            [(s["name"].replace("_", " "), s["count"]) for s in p["funnel"]], title="Funnel"
+        )
+        weeks = p["weekly"]
+        charts["trend"][slug] = lines(
+            [w["week"] for w in weeks],
+            [
+                ("referrals", [w["referrals"] for w in weeks]),
+                ("acquired", [w["acquired"] for w in weeks]),
+            ],
+            title="Referrals and acquired customers by week",
+        )
+        charts["channels"][slug] = bars(
+            sorted(p["channels"].items(), key=lambda kv: -kv[1]), title="Link clicks by channel"
+        )
+        charts["referrers"][slug] = bars(
+            [(e["advocate"], e["referrals"]) for e in p["top_referrers"]], title="Top referrers"
+        )
+    return _PAGES.get_template("report.html").render(
+        report=found,
+        charts=charts,
+        money=format_money,
+        percent=percent_text,
+        made_at=made_at.isoformat(timespec="minutes"),
+    )
