@@ -20,6 +20,7 @@ from rich.table import Table
 from sqlalchemy import text
 
 from bench import pipeline
+from bench import report as report_bench
 from db.advocates import enroll_top, issue_missing_codes
 from db.customers import LOADED_COLUMNS
 from db.engine import make_engine, session_factory, transaction
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--conversions", type=int, default=100_000)
+    parser.add_argument("--referrals", type=int, default=100_000)
     args = parser.parse_args()
     url = os.environ["REFERRAL_TEST_POSTGRES_URL"]
     engine = make_engine(url)
@@ -131,6 +133,16 @@ def main() -> None:
         issued = issue_missing_codes(session, program.id, length=8)
     code_seconds = time.perf_counter() - started
     results.append(("issue codes", issued, code_seconds, "target <= 2 s for 100k"))
+
+    referrals, report_seconds = report_bench.measure(engine, "bench", args.referrals)
+    results.append(
+        (
+            f"full report over {args.customers:,} customers",
+            referrals,
+            report_seconds,
+            "referrals in the report; target <= 10 s",
+        )
+    )
 
     for stage, rows, seconds in pipeline.measure(engine, args.conversions, 5_000, 5_000):
         note = "target >= 20,000 conversions/s" if stage.startswith("end to end") else ""
