@@ -80,3 +80,39 @@ def _open(width: int, height: int, title: str) -> str:
         f' width="100%" xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif"'
         f' font-size="12"><title>{escape(title)}</title>'
     )
+
+
+def intervals(
+    items: Sequence[tuple[str, float | None, tuple[float, float] | None]],
+    *,
+    title: str,
+    width: int = 640,
+) -> Markup:
+    """A point per arm with its confidence interval as a whisker, on a 0..max scale
+    (rates as fractions, drawn as percentages)."""
+    row, label_width = 30, 170
+    height = row * len(items) + 30
+    top = max((hi for _, _, ci in items if ci for hi in ci[1:]), default=0.0) or 1.0
+    scale = (width - label_width - 80) / top
+    parts = [_open(width, height, title)]
+    for i, (label, value, ci) in enumerate(items):
+        y = 30 + i * row
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + 4}" text-anchor="end" fill="{_INK}">'
+            f"{escape(label)}</text>"
+        )
+        if ci is not None:
+            low, high = (label_width + v * scale for v in ci)
+            parts.append(
+                f'<line class="interval" x1="{low:.1f}" y1="{y}" x2="{high:.1f}" y2="{y}"'
+                f' stroke="{_MUTED}" stroke-width="2"/>'
+            )
+        if value is not None:
+            x = label_width + value * scale
+            parts.append(
+                f'<circle class="point" cx="{x:.1f}" cy="{y}" r="5" fill="{_BAR}">'
+                f"<title>{escape(label)}: {value:.1%}</title></circle>"
+                f'<text x="{x + 10:.1f}" y="{y - 6}" fill="{_INK}">{value:.1%}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text above went through escape()

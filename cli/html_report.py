@@ -9,7 +9,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from cli.charts import bars, lines
+from cli.charts import bars, intervals, lines
 from referral.analytics.ratios import percent_text
 from referral.money import format_money
 
@@ -26,6 +26,7 @@ def render_html(found: dict[str, Any], made_at: datetime) -> str:
         "trend": {},
         "channels": {},
         "referrers": {},
+        "arms": {},
     }
     for p in found["programs"]:
         slug = p["program"]
@@ -44,6 +45,21 @@ def render_html(found: dict[str, Any], made_at: datetime) -> str:
         charts["channels"][slug] = bars(
             sorted(p["channels"].items(), key=lambda kv: -kv[1]), title="Link clicks by channel"
         )
+        trial = p["experiment"]
+        if trial and trial["arms"]:
+            charts["arms"][slug] = intervals(
+                [
+                    (
+                        a["arm"],
+                        a["conversion_rate"],
+                        (a["conversion_interval"]["low"], a["conversion_interval"]["high"])
+                        if a["conversion_interval"]
+                        else None,
+                    )
+                    for a in trial["arms"]["arms"]
+                ],
+                title="Advocates with a successful referral, by arm (95% interval)",
+            )
         charts["referrers"][slug] = bars(
             [(e["advocate"], e["referrals"]) for e in p["top_referrers"]], title="Top referrers"
         )

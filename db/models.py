@@ -433,6 +433,20 @@ class SyncWatermark(Base):
     updated_at: Mapped[datetime] = _created()
 
 
+class ExperimentExposure(Base):
+    """Who saw which arm of a reward experiment, from the first invitation on; held-out
+    advocates are recorded too (arm NULL), never invited, for the incrementality read."""
+
+    __tablename__ = "experiment_exposures"
+
+    experiment: Mapped[str] = mapped_column(String(63), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
+    arm: Mapped[str | None] = mapped_column(String(100))
+    holdout: Mapped[bool] = mapped_column(Boolean, default=False)
+    exposed_at: Mapped[datetime] = _created()
+
+
 class CrmPush(Base):
     """What each CRM was last told about a contact, as a fingerprint of the values: the
     write-back pushes a contact again only when its values differ."""

@@ -14,12 +14,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from db.analytics import activity_times, external_ids, program_figures
+from db.experiments import arm_outcomes
 from db.programs import LoadedProgram, Programs
 from db.reviews import backlog
 from referral.analytics.funnel import funnel
 from referral.analytics.leaderboards import leaderboard
 from referral.analytics.roi import economics, reward_costs
 from referral.analytics.trends import Granularity, Point, series
+from referral.experiments.incrementality import GroupOutcome, incrementality
+from referral.experiments.means import SampleSummary
+from referral.experiments.results import analyze
 from referral.money import to_minor
 
 
@@ -83,6 +87,7 @@ def program_report(
             for p in weekly_made.points
         ],
         "fraud": {"flagged": figures.fraud.flagged, "rejected": figures.fraud.rejected},
+        "experiment": _experiment(session, loaded),
     }
 
 
@@ -101,3 +106,31 @@ def report(
             "oldest_waiting_days": queue.oldest_waiting_days,
         },
     }
+
+
+def _experiment(session: Session, loaded: LoadedProgram) -> dict[str, Any] | None:
+    """The program's reward experiment: each arm's conversion, cost and ROI with uplift over
+    the control, 95% intervals and tests, and the lift over the held-out group."""
+    trial = loaded.config.experiment
+    if trial is None:
+        return None
+    spec = trial.spec()
+    outcomes, holdout = arm_outcomes(session, loaded.id, spec.key)
+    found: dict[str, Any] = {"key": spec.key, "control": spec.control_arm, "arms": None}
+    if any(o.arm == spec.control_arm for o in outcomes):
+        found["arms"] = asdict(analyze(outcomes, control=spec.control_arm))
+    if holdout is not None and outcomes:
+        treated = GroupOutcome(
+            customers=sum(o.advocates for o in outcomes),
+            converted=sum(o.converted for o in outcomes),
+            revenue=SampleSummary(
+                n=sum(o.revenue.n for o in outcomes),
+                total=sum(o.revenue.total for o in outcomes),
+                total_squares=sum(o.revenue.total_squares for o in outcomes),
+            ),
+        )
+        found["holdout"] = {
+            "advocates": holdout.customers,
+            **asdict(incrementality(treated, holdout)),
+        }
+    return found

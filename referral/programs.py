@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from referral.experiments.assignment import ArmSpec, ExperimentSpec
 from referral.fraud.config import FraudConfig
 from referral.money import POINTS, MoneyError, check_currency, percent_of, to_minor
 from referral.scoring import ScoreWeights
@@ -165,6 +166,40 @@ class Links(_Strict):
     fallback_url: Annotated[str | None, Field(pattern=r"^https?://")] = None
 
 
+class RewardArm(_Strict):
+    """One arm of a reward experiment: its share of advocates and the rewards it pays
+    instead of the program's (an arm without rewards of its own pays the program's)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    weight: Annotated[int, Field(gt=0)] = 1
+    referrer_reward: RewardSpec | None = None
+    referee_reward: RewardSpec | None = None
+
+
+class RewardExperiment(_Strict):
+    """An A/B (or n-arm) test of reward structures: each advocate lands in one arm by a hash
+    of the experiment's key and their id, for good; `holdout_percent` of advocates are never
+    invited, to measure what the program adds at all."""
+
+    key: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+    arms: Annotated[list[RewardArm], Field(min_length=2)]
+    control: str | None = None
+    holdout_percent: Annotated[Decimal, Field(ge=0, lt=100)] = Decimal(0)
+
+    def spec(self) -> ExperimentSpec:
+        return ExperimentSpec(
+            key=self.key,
+            arms=tuple(ArmSpec(name=a.name, weight=a.weight) for a in self.arms),
+            control=self.control,
+            holdout_percent=self.holdout_percent,
+        )
+
+    @model_validator(mode="after")
+    def _valid_spec(self) -> Self:
+        self.spec()  # names unique, control among them
+        return self
+
+
 class Reporting(_Strict):
     """What the report compares the program against."""
 
@@ -242,6 +277,22 @@ class ProgramConfig(_Strict):
     # The fraud rules' switches, weights, thresholds and lists; defaults suit most programs.
     fraud: FraudConfig = FraudConfig()
     reporting: Reporting = Reporting()
+    experiment: RewardExperiment | None = None
+
+    def for_arm(self, arm: str | None) -> ProgramConfig:
+        """The rules an advocate in `arm` is paid under: the arm's rewards over the
+        program's. No experiment or no arm (held out): the program's own."""
+        if self.experiment is None or arm is None:
+            return self
+        chosen = next((a for a in self.experiment.arms if a.name == arm), None)
+        if chosen is None:
+            return self
+        overrides = {
+            field: getattr(chosen, field)
+            for field in ("referrer_reward", "referee_reward")
+            if getattr(chosen, field) is not None
+        }
+        return self.model_copy(update=overrides) if overrides else self
 
     @field_validator("slug")
     @classmethod

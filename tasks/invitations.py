@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from db import invitations as q
 from db.engine import engine_for, transaction
+from db.experiments import record_exposures
 from db.outbox import suppressed
 from db.programs import LoadedProgram, Programs
 from db.types import utcnow
 from referral.delivery import choose_channel, refusal, suppression_pair
+from referral.experiments.assignment import assign
 from referral.invitations import REMINDER, SCHEDULED, check_trigger, invitation_key, reminder_key
 from referral.notifications import channel_link, invitation_payload
 from tasks.base import database_task
@@ -74,7 +76,22 @@ def invitation_batch(
         },
     )
     invitations = []
+    exposures = []
+    trial = config.experiment.spec() if config.experiment else None
     for candidate in candidates:
+        if trial is not None:
+            assignment = assign(trial, candidate.customer_id)
+            exposures.append(
+                {
+                    "experiment": trial.key,
+                    "customer_id": candidate.customer_id,
+                    "program_id": program.id,
+                    "arm": assignment.arm,
+                    "holdout": assignment.holdout,
+                }
+            )
+            if assignment.holdout:
+                continue  # never invited: the baseline the program is measured against
         channel = choose_channel(candidate.recipient, channels, blocked)
         if channel is None:
             continue
@@ -97,6 +114,7 @@ def invitation_batch(
             )
         )
     invited = q.insert_invitations(session, invitations)
+    record_exposures(session, exposures)
     return {
         "candidates": len(candidates),
         "invited": invited,

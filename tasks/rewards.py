@@ -15,6 +15,7 @@ from db.outbox import recipients
 from db.programs import Programs
 from referral.campaigns import boosted, pick
 from referral.delivery import choose_channel
+from referral.experiments.assignment import ExperimentSpec, assign
 from referral.programs import ProgramConfig, RewardType, Role
 from referral.rewards import GrantPlan, issue_postings, plan_referral_grants
 from tasks.base import database_task
@@ -29,11 +30,18 @@ def grant_batch(session: Session, batch_size: int) -> dict[str, int]:
     boosts = _CampaignBoosts(session, referrals)
     plans: list[GrantPlan] = []
     configs: dict[int, ProgramConfig] = {}
+    experiments: dict[int, ExperimentSpec | None] = {}
     for referral in referrals:
         if referral.program_version_id not in configs:
             loaded = programs.by_version_id(referral.program_version_id)
             configs[referral.program_version_id] = loaded.config
+            trial = loaded.config.experiment
+            experiments[referral.program_version_id] = trial.spec() if trial else None
         config = configs[referral.program_version_id]
+        spec = experiments[referral.program_version_id]
+        if spec is not None:
+            # The referrer's arm decides the rewards of both sides of their referrals.
+            config = config.for_arm(assign(spec, referral.referrer_id).arm)
         key = (referral.program_id, referral.referrer_id)
         counts[key] = counts.get(key, 0) + 1
         plans += [
