@@ -114,5 +114,24 @@ def _print_program(section: dict[str, Any]) -> None:
         f"{k} {v:,}" for k, v in sorted(section["channels"].items(), key=lambda kv: -kv[1])
     )
     console.print(f"link clicks by channel: {channels or 'none'}")
+    cohorts = section["cohorts"]
+    groups = Table("customers", "count", "retained in months 1..3", "3-month CLV", title="Cohorts")
+    for label in ("referred", "other"):
+        group = cohorts[label]
+        groups.add_row(
+            label,
+            f"{group['customers']:,}",
+            " / ".join(percent_text(r) for r in group["retention"]),
+            format_money(group["clv_mean_minor"], currency)
+            if group["clv_mean_minor"] is not None
+            else "-",
+        )
+    console.print(groups)
+    timing = section["time_to_conversion"]
+    if timing["conversions"]:
+        console.print(
+            f"time from referral to purchase: median {timing['median_hours']} h, "
+            f"90th percentile {timing['p90_hours']} h"
+        )
     fraud = section["fraud"]
     console.print(f"fraud: {fraud['flagged']:,} held for review, {fraud['rejected']:,} rejected")

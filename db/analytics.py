@@ -11,9 +11,11 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Conversion, Customer, Invitation, Referral, RewardGrant, Touch
+from referral.analytics.cohorts import CustomerOrders, Order
 from referral.analytics.funnel import FunnelCounts
-from referral.analytics.leaderboards import AdvocateTally
+from referral.analytics.leaderboards import AdvocateTally, Success
 from referral.analytics.roi import RewardCostRow
+from referral.analytics.timing import Conversion as TimedReferral
 from referral.programs import RewardType
 
 # A referral that paid off, or will once its hold ends.
@@ -171,3 +173,77 @@ def activity_times(
         )
     )
     return made, acquired
+
+
+def customer_orders(
+    session: Session, program_id: int, currency: str, since: datetime
+) -> list[CustomerOrders]:
+    """Customers whose first purchase (in `currency`) came at or after `since`, with all
+    their purchases and refunds (refunds negative), flagged when this program referred
+    them: the rows of the referred-versus-other cohorts."""
+    first = (
+        select(Conversion.customer_id, func.min(Conversion.occurred_at).label("first_at"))
+        .where(Conversion.kind == "purchase", Conversion.currency == currency)
+        .group_by(Conversion.customer_id)
+        .having(func.min(Conversion.occurred_at) >= since)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Conversion.customer_id,
+            first.c.first_at,
+            Conversion.occurred_at,
+            case(
+                (Conversion.kind == "refund", -Conversion.amount_minor),
+                else_=Conversion.amount_minor,
+            ),
+        )
+        .join(first, first.c.customer_id == Conversion.customer_id)
+        .where(Conversion.kind.in_(("purchase", "refund")), Conversion.currency == currency)
+    )
+    referred = set(
+        session.scalars(
+            select(Referral.referee_id).where(
+                Referral.program_id == program_id, Referral.status.in_(ACQUIRED)
+            )
+        )
+    )
+    orders: dict[int, tuple[datetime, list[Order]]] = {}
+    for customer_id, first_at, at, amount in rows:
+        orders.setdefault(customer_id, (first_at, []))[1].append(Order(at, int(amount)))
+    return [
+        CustomerOrders(customer_id, customer_id in referred, first_at, found)
+        for customer_id, (first_at, found) in orders.items()
+    ]
+
+
+def conversion_delays(session: Session, program_id: int, since: datetime) -> list[TimedReferral]:
+    """Referral to qualifying purchase, for the referrals acquired since `since`."""
+    purchase = aliased(Conversion)
+    rows = session.execute(
+        select(Referral.referred_at, purchase.occurred_at)
+        .join(purchase, purchase.id == Referral.qualifying_conversion_id)
+        .where(
+            Referral.program_id == program_id,
+            Referral.status.in_(ACQUIRED),
+            purchase.occurred_at >= since,
+            purchase.occurred_at >= Referral.referred_at,
+        )
+    )
+    return [TimedReferral(made, bought) for made, bought in rows]
+
+
+def success_events(session: Session, program_id: int, since: datetime) -> list[Success]:
+    """Each successful referral as (advocate, when its purchase qualified): the monthly
+    leaderboards' rows."""
+    purchase = aliased(Conversion)
+    rows = session.execute(
+        select(Referral.referrer_id, purchase.occurred_at)
+        .join(purchase, purchase.id == Referral.qualifying_conversion_id)
+        .where(
+            Referral.program_id == program_id,
+            Referral.status.in_(ACQUIRED),
+            purchase.occurred_at >= since,
+        )
+    )
+    return [Success(advocate, at) for advocate, at in rows]

@@ -8,18 +8,29 @@ Here rather than in tasks/ so that `referral report` runs without importing Pref
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.analytics import activity_times, external_ids, program_figures
+from db.analytics import (
+    activity_times,
+    conversion_delays,
+    customer_orders,
+    external_ids,
+    program_figures,
+    success_events,
+)
 from db.experiments import arm_outcomes
 from db.programs import LoadedProgram, Programs
 from db.reviews import backlog
+from db.types import utcnow
+from referral.analytics.cohorts import cohort_cells, cohort_report
 from referral.analytics.funnel import funnel
-from referral.analytics.leaderboards import leaderboard
+from referral.analytics.leaderboards import leaderboard, tally_by_month
 from referral.analytics.roi import economics, reward_costs
+from referral.analytics.timing import time_to_conversion
 from referral.analytics.trends import Granularity, Point, series
 from referral.experiments.incrementality import GroupOutcome, incrementality
 from referral.experiments.means import SampleSummary
@@ -88,6 +99,7 @@ def program_report(
         ],
         "fraud": {"flagged": figures.fraud.flagged, "rejected": figures.fraud.rejected},
         "experiment": _experiment(session, loaded),
+        **_customers_and_timing(session, loaded, since, names_of=names, top=top),
     }
 
 
@@ -134,3 +146,61 @@ def _experiment(session: Session, loaded: LoadedProgram) -> dict[str, Any] | Non
             **asdict(incrementality(treated, holdout)),
         }
     return found
+
+
+COHORT_MONTHS = 3  # retention months 1..3 and CLV over 3 months
+
+
+def _customers_and_timing(
+    session: Session,
+    loaded: LoadedProgram,
+    since: datetime,
+    *,
+    names_of: dict[int, str],
+    top: int,
+) -> dict[str, Any]:
+    """Referred versus other customers by monthly cohort (retention, CLV), time from
+    referral to purchase, and each month's leaderboard."""
+    as_of = session.execute(select(utcnow())).scalar_one()
+    cells = cohort_cells(
+        customer_orders(session, loaded.id, loaded.config.currency, since),
+        as_of=as_of,
+        retention_months=COHORT_MONTHS,
+        clv_months=COHORT_MONTHS,
+    )
+    cohorts = cohort_report(
+        cells, as_of=as_of, retention_months=COHORT_MONTHS, clv_months=COHORT_MONTHS
+    )
+    timing = time_to_conversion(conversion_delays(session, loaded.id, since))
+    monthly = tally_by_month(success_events(session, loaded.id, since))
+    boards = {str(month): leaderboard(t, top=min(top, 3)) for month, t in monthly.items()}
+    missing = {e.advocate_id for b in boards.values() for e in b.entries} - set(names_of)
+    names = {**names_of, **external_ids(session, sorted(missing))}
+    return {
+        "cohorts": {
+            "months": COHORT_MONTHS,
+            "referred": asdict(cohorts.referred),
+            "other": asdict(cohorts.other),
+            "rows": [{**asdict(r), "cohort": str(r.cohort)} for r in cohorts.rows],
+        },
+        "time_to_conversion": {
+            "conversions": timing.conversions,
+            "median_hours": _hours(timing.median),
+            "p90_hours": _hours(timing.p90),
+        },
+        "monthly_leaders": {
+            month: [
+                {
+                    "position": e.position,
+                    "advocate": names.get(e.advocate_id, "?"),
+                    "referrals": e.count,
+                }
+                for e in board.entries
+            ]
+            for month, board in sorted(boards.items())
+        },
+    }
+
+
+def _hours(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 3600, 2)

@@ -89,3 +89,21 @@ def test_nothing_before_the_start_counts(session):
     loaded = _shop(session)
     later = program_figures(session, loaded.id, "USD", NOW + timedelta(days=1))
     assert (later.referrals, later.revenue_minor, later.funnel.link_clicks) == (0, 0, 0)
+
+
+def test_cohorts_timing_and_monthly_leaders_match_the_rows(session):
+    _shop(session)
+    (section,) = report(session, SINCE)["programs"]
+    cohorts = section["cohorts"]
+    # NEW1 and NEW2 were referred and qualified; NEW3 bought too little to count as referred.
+    assert (cohorts["referred"]["customers"], cohorts["other"]["customers"]) == (2, 1)
+    assert [r["cohort"] for r in cohorts["rows"]] == ["2026-11", "2026-11"]
+    # Each friend bought an hour after signing up through the link.
+    assert section["time_to_conversion"] == {
+        "conversions": 2,
+        "median_hours": 1.0,
+        "p90_hours": 1.0,
+    }
+    assert section["monthly_leaders"] == {
+        "2026-11": [{"position": 1, "advocate": "ADV", "referrals": 2}]
+    }
