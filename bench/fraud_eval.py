@@ -30,6 +30,7 @@ from db.engine import make_engine, session_factory, transaction
 from db.migrate import upgrade
 from db.models import Customer, FraudSignal, Referral, ReferralCode
 from db.programs import Programs
+from flows.common import settle_heap
 from integrations.crm import synthetic
 from referral.scoring import ScoreWeights
 from tasks.conversions import process_batch
@@ -65,6 +66,7 @@ def main() -> None:
     console.print(
         f"set-up: {len(labels):,} referees simulated in {time.perf_counter() - started:.1f} s"
     )
+    settle_heap()  # as every flow does at its start
     started = time.perf_counter()
     conversions, fraud_seconds = _check(engine, args.batch_size)
     seconds = time.perf_counter() - started

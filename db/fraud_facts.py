@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from db.models import Conversion, Customer, Referral, RewardGrant
@@ -46,7 +46,8 @@ class Seen:
 def identities(session: Session, customer_ids: Collection[int]) -> dict[int, Identity]:
     if not customer_ids:
         return {}
-    rows = session.execute(
+    # Core rows (session.connection()): no ORM bookkeeping for thousands of plain tuples.
+    rows = session.connection().execute(
         select(
             Customer.id,
             Customer.source,
@@ -68,7 +69,7 @@ def seen_with(session: Session, customer_ids: Collection[int]) -> dict[int, Seen
     found: dict[int, Seen] = defaultdict(Seen)
     if not customer_ids:
         return found
-    rows = session.execute(
+    rows = session.connection().execute(
         select(
             Conversion.customer_id,
             Conversion.device_id,
@@ -90,41 +91,40 @@ def seen_with(session: Session, customer_ids: Collection[int]) -> dict[int, Seen
     return found
 
 
-def referral_times(
+@dataclass(slots=True)
+class Pace:
+    """An advocate's referrals in a program: (time, how many at that instant) from the
+    window's start, in time order, and how many there are in all."""
+
+    recent: list[tuple[datetime, int]]
+    total: int
+
+
+def advocate_pace(
     session: Session, program_ids: Collection[int], referrer_ids: Collection[int], since: datetime
-) -> dict[tuple[int, int], list[datetime]]:
-    """When each advocate's referrals in each program were made, from `since`, in order."""
-    times: dict[tuple[int, int], list[datetime]] = defaultdict(list)
+) -> dict[tuple[int, int], Pace]:
+    """One grouped read: referrals before `since` collapse into one row per advocate, the
+    recent ones into one row per instant."""
+    found: dict[tuple[int, int], Pace] = {}
     if not referrer_ids or not program_ids:
-        return times
-    rows = session.execute(
-        select(Referral.program_id, Referral.referrer_id, Referral.referred_at)
-        .where(
-            Referral.program_id.in_(sorted(program_ids)),
-            among(session, Referral.referrer_id, referrer_ids),
-            Referral.referred_at >= since,
-        )
-        .order_by(Referral.referred_at)
-    )
-    for program_id, referrer_id, at in rows:
-        times[(program_id, referrer_id)].append(at)
-    return times
-
-
-def referral_totals(
-    session: Session, program_ids: Collection[int], referrer_ids: Collection[int]
-) -> dict[tuple[int, int], int]:
-    if not referrer_ids or not program_ids:
-        return {}
-    rows = session.execute(
-        select(Referral.program_id, Referral.referrer_id, func.count())
+        return found
+    recent = case((Referral.referred_at >= since, Referral.referred_at))
+    rows = session.connection().execute(
+        select(Referral.program_id, Referral.referrer_id, recent, func.count())
         .where(
             Referral.program_id.in_(sorted(program_ids)),
             among(session, Referral.referrer_id, referrer_ids),
         )
-        .group_by(Referral.program_id, Referral.referrer_id)
+        .group_by(Referral.program_id, Referral.referrer_id, recent)
     )
-    return {(p, r): int(n) for p, r, n in rows}
+    for program_id, referrer_id, at, n in rows:
+        pace = found.setdefault((program_id, referrer_id), Pace([], 0))
+        pace.total += int(n)
+        if at is not None:
+            pace.recent.append((at, int(n)))
+    for pace in found.values():
+        pace.recent.sort()
+    return found
 
 
 def referrer_rewards_last_30_days(

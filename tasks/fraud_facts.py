@@ -17,6 +17,7 @@ from referral.fraud.config import FraudConfig
 from referral.fraud.facts import CustomerFacts
 
 _HOUR = timedelta(hours=1)
+_ALL = 1 << 62  # a count larger than any: sorts after every pair at the same time
 # Per device, network or promo code: (time, customer) of each use, in time order.
 _Uses = dict[str, list[tuple[datetime, int]]]
 _DAY = timedelta(days=1)
@@ -47,8 +48,7 @@ class FraudFactsReader:
         first = min(c.referred_at for c in candidates)
         self.identities = q.identities(session, referrers | referees)
         self.seen = q.seen_with(session, referrers | referees)
-        self.times = q.referral_times(session, programs, referrers, first - _DAY)
-        self.totals = q.referral_totals(session, programs, referrers)
+        self.pace = q.advocate_pace(session, programs, referrers, first - _DAY)
         self.rewards = q.referrer_rewards_last_30_days(session, referrers)
         devices = {d for r in referees for d in self.seen[r].device_ids}
         ips = {i for r in referees for i in self.seen[r].ip_hashes}
@@ -66,10 +66,10 @@ class FraudFactsReader:
         """The facts of one referral; then it counts towards the ones after it."""
         c = candidate
         referrer, referee = self.customer(c.referrer_id), self.customer(c.referee_id)
-        key = (c.program_id, c.referrer_id)
-        times = self.times.setdefault(key, [])
-        insort(times, c.referred_at)
-        self.totals[key] = self.totals.get(key, 0) + 1
+        pace = self.pace.setdefault((c.program_id, c.referrer_id), q.Pace([], 0))
+        insort(pace.recent, (c.referred_at, 1))
+        pace.total += 1
+        times = pace.recent
         referee_email = referee.email.normalized if referee.email else None
         return ReferralFacts(
             referrer_customer_id=c.referrer_id,
@@ -82,7 +82,7 @@ class FraudFactsReader:
             referee=referee,
             referrer_referrals_last_hour=_within(times, c.referred_at, _HOUR),
             referrer_referrals_last_day=_within(times, c.referred_at, _DAY),
-            referrer_referrals_total=self.totals[key],
+            referrer_referrals_total=pace.total,
             referrer_rewards_last_30_days=self.rewards.get(c.referrer_id, 0),
             device_accounts_last_day=_busiest(
                 self.sign_ups_by_device, referee.device_ids, c.referred_at, _DAY
@@ -120,9 +120,13 @@ class FraudFactsReader:
         return self._customers[customer_id]
 
 
-def _within(times: list[datetime], at: datetime, window: timedelta) -> int:
-    """How many of the sorted `times` fall in (at - window, at]."""
-    return bisect_right(times, at) - bisect_right(times, at - window)
+def _within(times: list[tuple[datetime, int]], at: datetime, window: timedelta) -> int:
+    """How many referrals of the sorted (time, count) pairs fall in (at - window, at]."""
+    # (t, _ALL) sorts after every pair at t, so the slice takes all of `at` and none of the
+    # window's start.
+    first = bisect_right(times, (at - window, _ALL))
+    last = bisect_right(times, (at, _ALL))
+    return sum(n for _, n in times[first:last])
 
 
 def _busiest(

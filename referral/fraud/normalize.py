@@ -116,6 +116,8 @@ class EmailKeys:
     confusable: bool
 
 
+# Advocates come back batch after batch: their keys are computed once per process.
+@functools.lru_cache(maxsize=131_072)
 def email_keys(normalized: str) -> EmailKeys | None:
     """Keys for an address already passed through `normalize_email`; None for "" (no address).
 
@@ -197,6 +199,7 @@ def registrable_domain(domain: str) -> str:
     return _registrable(domain.strip().rstrip(".").lower())
 
 
+@functools.lru_cache(maxsize=131_072)
 def name_key(name: str | None) -> str:
     """A person's name prepared for fuzzy comparison: lowercase, punctuation and accents
     folded, words sorted ("Smith, Jóhn" -> "john smith")."""
