@@ -5,6 +5,7 @@ their invitation and reward emails carry. An expired or edited link gets a frien
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from db.engine import transaction
 from db.portal import AdvocateView, advocate_view
 from db.programs import Programs
 from db.types import utcnow
-from referral.analytics.leaderboards import standing
+from referral.analytics.leaderboards import AdvocateTally, standing
 from referral.links import share_kit
 from referral.money import format_money
 from referral.portal import PortalAccess, read_portal_token
@@ -82,7 +83,7 @@ def _dashboard(ctx: AppContext, token: str) -> dict[str, Any] | str:
 def _assemble(
     view: AdvocateView,
     config: ProgramConfig,
-    board: Any,
+    board: Sequence[AdvocateTally],
     access: PortalAccess,
     base_url: str,
 ) -> dict[str, Any]:

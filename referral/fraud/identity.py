@@ -94,67 +94,54 @@ def same_phone(facts: ReferralFacts, policy: Policy) -> Signal | None:
 
 
 def same_payment(facts: ReferralFacts, policy: Policy) -> Signal | None:
-    referrer, referee = facts.referrer, facts.referee
-    if referrer is None or referee is None:
-        return None
-    if referrer.payment_fingerprints.isdisjoint(referee.payment_fingerprints):
-        return None
-    shared = len(referrer.payment_fingerprints & referee.payment_fingerprints)
-    return policy.signal(
-        "same_payment",
-        "SHARED_PAYMENT_FINGERPRINT",
-        {"match": "payment_fingerprint", "shared": shared},
-    )
+    return _shared(
+        facts, policy, "payment_fingerprints",
+        "same_payment", "SHARED_PAYMENT_FINGERPRINT", "payment_fingerprint",
+    )  # fmt: skip
 
 
 def same_device(facts: ReferralFacts, policy: Policy) -> Signal | None:
-    referrer, referee = facts.referrer, facts.referee
-    if referrer is None or referee is None:
-        return None
-    if referrer.device_ids.isdisjoint(referee.device_ids):
-        return None
-    shared = len(referrer.device_ids & referee.device_ids)
-    return policy.signal("same_device", "SHARED_DEVICE", {"match": "device_id", "shared": shared})
+    return _shared(facts, policy, "device_ids", "same_device", "SHARED_DEVICE", "device_id")
 
 
 def shared_address(facts: ReferralFacts, policy: Policy) -> Signal | None:
-    referrer, referee = facts.referrer, facts.referee
-    if referrer is None or referee is None:
-        return None
-    if referrer.address_hashes.isdisjoint(referee.address_hashes):
-        return None
-    shared = len(referrer.address_hashes & referee.address_hashes)
-    return policy.signal(
-        "shared_address", "SHARED_ADDRESS", {"match": "address_hash", "shared": shared}
+    return _shared(
+        facts, policy, "address_hashes", "shared_address", "SHARED_ADDRESS", "address_hash"
     )
 
 
 def shared_ip_user_agent(facts: ReferralFacts, policy: Policy) -> Signal | None:
-    referrer, referee = facts.referrer, facts.referee
-    if referrer is None or referee is None:
-        return None
-    if referrer.ip_ua_hashes.isdisjoint(referee.ip_ua_hashes):
-        return None
-    shared = len(referrer.ip_ua_hashes & referee.ip_ua_hashes)
-    return policy.signal(
-        "shared_ip_user_agent",
-        "SHARED_IP_AND_USER_AGENT",
-        {"match": "ip_and_user_agent", "shared": shared},
-    )
+    return _shared(
+        facts, policy, "ip_ua_hashes",
+        "shared_ip_user_agent", "SHARED_IP_AND_USER_AGENT", "ip_and_user_agent",
+    )  # fmt: skip
 
 
 def shared_ip(facts: ReferralFacts, policy: Policy) -> Signal | None:
     """The same IP seen with different browsers. When the browser matches too,
     shared_ip_user_agent speaks instead: one observation should not count twice."""
     referrer, referee = facts.referrer, facts.referee
+    if (
+        referrer is not None
+        and referee is not None
+        and not referrer.ip_ua_hashes.isdisjoint(referee.ip_ua_hashes)
+    ):
+        return None
+    return _shared(facts, policy, "ip_hashes", "shared_ip", "SHARED_IP", "ip")
+
+
+def _shared(
+    facts: ReferralFacts, policy: Policy, attribute: str, rule: str, reason: str, match: str
+) -> Signal | None:
+    """A signal when both sides were seen with one value of `attribute` (a set of hashes),
+    with how many they share as evidence, never the values."""
+    referrer, referee = facts.referrer, facts.referee
     if referrer is None or referee is None:
         return None
-    if referrer.ip_hashes.isdisjoint(referee.ip_hashes):
+    mine, theirs = getattr(referrer, attribute), getattr(referee, attribute)
+    if mine.isdisjoint(theirs):
         return None
-    if not referrer.ip_ua_hashes.isdisjoint(referee.ip_ua_hashes):
-        return None
-    shared = len(referrer.ip_hashes & referee.ip_hashes)
-    return policy.signal("shared_ip", "SHARED_IP", {"match": "ip", "shared": shared})
+    return policy.signal(rule, reason, {"match": match, "shared": len(mine & theirs)})
 
 
 def similar_names(facts: ReferralFacts, policy: Policy) -> Signal | None:
