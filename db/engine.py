@@ -5,12 +5,15 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from db.types import utcnow
 
 
 def make_engine(
@@ -83,3 +86,9 @@ def dispose_engines() -> None:
     for engine in _ENGINES.values():
         engine.dispose()
     _ENGINES.clear()
+
+
+def database_now(database_url: str) -> datetime:
+    """The database clock: holds, expiries and report windows are measured by it."""
+    with engine_for(database_url).connect() as connection:
+        return connection.execute(select(utcnow())).scalar_one()

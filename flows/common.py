@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from sqlalchemy import select
 
 from config.settings import Settings, load_settings
 from db.engine import engine_for, transaction
 from db.programs import Programs
-from db.types import utcnow
 from tasks.secrets import with_secret_blocks
 
 
@@ -36,12 +33,6 @@ def settle_heap() -> None:
         gc.collect()
         gc.freeze()
         _SETTLED = True
-
-
-def database_now(database_url: str) -> datetime:
-    with engine_for(database_url).connect() as connection:
-        now = connection.execute(select(utcnow())).scalar_one()
-    return now
 
 
 def publish_table(key: str, rows: list[dict[str, Any]], description: str) -> None:

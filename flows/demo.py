@@ -10,11 +10,11 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session
 
 from config.program_files import bundled_program_files, load_program_files
-from db.engine import engine_for, transaction
+from db.engine import database_now, engine_for, transaction
 from db.migrate import upgrade
 from db.programs import Programs
 from db.summary import engine_summary
-from flows.common import database_now, publish_markdown, settings_and_url
+from flows.common import publish_markdown, settings_and_url
 from flows.nightly import nightly
 from tasks.advocates import enroll_advocates, issue_codes_batch
 from tasks.crm import seed_customers_batch

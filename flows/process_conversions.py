@@ -42,12 +42,9 @@ def process_conversions(batch_size: int | None = None) -> dict[str, Any]:
     totals["ring_referrals"] = rings["ring_referrals"]
     totals["outcomes"] = outcomes
     totals["signals"] = signals
-    publish_fraud_summary(totals, review_backlog(url))
-    alert_new_referrals(
-        url,
-        signed_up=signed_up,
-        held_for_review=totals["flagged"],
-    )
+    queue = review_backlog(url)
+    publish_fraud_summary(totals, queue)
+    alert_new_referrals(signed_up=signed_up, held_for_review=totals["flagged"], queue=queue)
     publish_table(
         "process-conversions",
         [{"measure": k, "value": v} for k, v in totals.items() if k in SUMMED]

@@ -8,7 +8,8 @@ from typing import Any
 
 from prefect import flow
 
-from flows.common import database_now, publish_markdown, publish_table, settings_and_url
+from db.engine import database_now
+from flows.common import publish_markdown, publish_table, settings_and_url
 from referral.analytics.ratios import percent_text
 from tasks.alerts import alert_failure
 from tasks.report import build_report

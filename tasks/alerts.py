@@ -15,8 +15,6 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from config.settings import load_settings
-from db.engine import engine_for, transaction
-from db.reviews import backlog
 from integrations.messaging.slack import SlackWebhook, batch_failed_alert, conversions_alert
 from integrations.senders import SendError
 from tasks.secrets import with_secret_blocks
@@ -41,20 +39,19 @@ def alert_failure(flow: Any, flow_run: Any, state: Any) -> None:
 
 
 @task(name="alert-new-referrals", cache_policy=NO_CACHE)
-def alert_new_referrals(database_url: str, *, signed_up: int, held_for_review: int) -> bool:
+def alert_new_referrals(*, signed_up: int, held_for_review: int, queue: dict[str, Any]) -> bool:
     """One Slack message a conversions run that brought referred sign-ups or held some for
-    review, with the review queue's size and age. Best effort: a refused post is logged by
-    its type and the run goes on; the numbers are in the run's artifact either way."""
+    review, with the review queue (`tasks.conversions.review_backlog`) as the flow read it.
+    Best effort: a refused post is logged by its type and the run goes on; the numbers are
+    in the run's artifacts either way."""
     url = with_secret_blocks(load_settings().slack, path="REFERRAL_SLACK").webhook_url
     if url is None or not (signed_up or held_for_review):
         return False
-    with transaction(engine_for(database_url)) as session:
-        queue = backlog(session)
-    oldest = queue.oldest_waiting_days
+    oldest = queue["oldest_waiting_days"]
     alert = conversions_alert(
         signed_up=signed_up,
         held_for_review=held_for_review,
-        open_reviews=queue.open,
+        open_reviews=queue["open"],
         oldest_waiting_hours=None if oldest is None else oldest * 24,
     )
     try:

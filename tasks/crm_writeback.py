@@ -44,12 +44,9 @@ from integrations.crm.outgoing import FileCrmWriter
 from referral.crm_profile import PROPERTIES, fingerprint, properties, unknown_properties
 from tasks.base import is_transient as db_is_transient
 from tasks.crm import open_connector
+from tasks.outbox import AUTH_PAUSE_SECONDS, BACKOFF_SECONDS, LEASE_SECONDS, MAX_ATTEMPTS
 
 LEAD_KIND: Final = "crm_lead"
-LEASE_SECONDS: Final = 300
-MAX_ATTEMPTS: Final = 5
-BACKOFF_SECONDS: Final = 60
-AUTH_PAUSE_SECONDS: Final = 300
 WRITEBACK_FOLDER: Final = "crm-writeback"
 
 

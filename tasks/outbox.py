@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from config.settings import DeliverySettings, EmailSettings, SmsSettings, WhatsAppSettings
 from db import outbox as q
-from db.engine import engine_for, transaction
+from db.engine import database_now, engine_for, transaction
 from db.suppressions import suppress
 from db.types import utcnow
 from integrations.messaging.errors import suppress_reason
@@ -340,7 +340,7 @@ def deliver_outbox_batch(
             unsubscribe_key=unsubscribe_key,
             worker=worker,
             portal_key=portal_key,
-            portal_expires_at=_database_now(database_url) + timedelta(days=portal_link_days),
+            portal_expires_at=database_now(database_url) + timedelta(days=portal_link_days),
             quiet_hours=QuietHours.parse(delivery.quiet_hours)
             if delivery and delivery.quiet_hours
             else None,
@@ -357,8 +357,3 @@ def deliver_outbox_batch(
             default_timezone=delivery.default_timezone if delivery else "UTC",
         )
         return relay_batch(engine_for(database_url), relay, batch_size)
-
-
-def _database_now(database_url: str) -> datetime:
-    with engine_for(database_url).connect() as connection:
-        return connection.execute(select(utcnow())).scalar_one()
