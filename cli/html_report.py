@@ -3,11 +3,13 @@ inline SVG, readable offline and printable."""
 
 from __future__ import annotations
 
+import calendar
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from cli.charts import bars, intervals, lines
 from referral.analytics.ratios import percent_text
@@ -24,6 +26,8 @@ def render_html(found: dict[str, Any], made_at: datetime) -> str:
     charts: dict[str, dict[str, Any]] = {
         "funnel": {},
         "trend": {},
+        "monthly": {},
+        "seasonal": {},
         "channels": {},
         "referrers": {},
         "arms": {},
@@ -33,17 +37,25 @@ def render_html(found: dict[str, Any], made_at: datetime) -> str:
         charts["funnel"][slug] = bars(
             [(s["name"].replace("_", " "), s["count"]) for s in p["funnel"]], title="Funnel"
         )
-        weeks = p["weekly"]
-        charts["trend"][slug] = lines(
-            [w["week"] for w in weeks],
-            [
-                ("referrals", [w["referrals"] for w in weeks]),
-                ("acquired", [w["acquired"] for w in weeks]),
-            ],
-            title="Referrals and acquired customers by week",
+        charts["trend"][slug] = _trend(p["weekly"], "week")
+        months = p["monthly"]
+        charts["monthly"][slug] = _trend(months, "month")
+        # A season needs a year of months to say anything.
+        charts["seasonal"][slug] = (
+            bars(
+                [
+                    (calendar.month_abbr[m["month"]], round(m["mean"] or 0))
+                    for m in p["seasonal"]
+                    if m["years"]
+                ],
+                title="Referrals per calendar month (mean over years)",
+            )
+            if len(months) >= 12
+            else None
         )
         charts["channels"][slug] = bars(
-            sorted(p["channels"].items(), key=lambda kv: -kv[1]), title="Link clicks by channel"
+            [(c["name"].replace("_", " "), c["funnel"]["signups"]) for c in p["by_channel"]],
+            title="Referrals by channel",
         )
         trial = p["experiment"]
         if trial and trial["arms"]:
@@ -69,4 +81,15 @@ def render_html(found: dict[str, Any], made_at: datetime) -> str:
         money=format_money,
         percent=percent_text,
         made_at=made_at.isoformat(timespec="minutes"),
+    )
+
+
+def _trend(rows: list[dict[str, Any]], period: str) -> Markup:
+    return lines(
+        [row[period] for row in rows],
+        [
+            ("referrals", [row["referrals"] for row in rows]),
+            ("acquired", [row["acquired"] for row in rows]),
+        ],
+        title=f"Referrals and acquired customers by {period}",
     )

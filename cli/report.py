@@ -38,7 +38,7 @@ def report_command(
     ] = None,
 ) -> None:
     """Funnel with drop-off, revenue, reward cost, ROI, cost per acquired customer, top
-    referrers, link clicks by channel and fraud figures, per program."""
+    referrers, channels, campaigns, cohorts and fraud figures, per program."""
     with context.session() as (_settings, session):
         now = session.execute(select(utcnow())).scalar_one()
         start = _since(since) if since else now - timedelta(days=DEFAULT_DAYS)
@@ -110,10 +110,9 @@ def _print_program(section: dict[str, Any]) -> None:
     for entry in section["top_referrers"]:
         board.add_row(str(entry["position"]), entry["advocate"], str(entry["referrals"]))
     console.print(board)
-    channels = ", ".join(
-        f"{k} {v:,}" for k, v in sorted(section["channels"].items(), key=lambda kv: -kv[1])
-    )
-    console.print(f"link clicks by channel: {channels or 'none'}")
+    console.print(_segments("Channels", "channel", section["by_channel"], currency))
+    if section["by_campaign"]:
+        console.print(_segments("Campaigns", "campaign", section["by_campaign"], currency))
     cohorts = section["cohorts"]
     groups = Table("customers", "count", "retained in months 1..3", "3-month CLV", title="Cohorts")
     for label in ("referred", "other"):
@@ -135,3 +134,32 @@ def _print_program(section: dict[str, Any]) -> None:
         )
     fraud = section["fraud"]
     console.print(f"fraud: {fraud['flagged']:,} held for review, {fraud['rejected']:,} rejected")
+
+
+def _segments(title: str, label: str, rows: list[dict[str, Any]], currency: str) -> Table:
+    table = Table(
+        label,
+        "invited",
+        "link clicks",
+        "sign-ups",
+        "purchases",
+        "sign-up to purchase",
+        "revenue",
+        "reward cost",
+        "ROI",
+        title=title,
+    )
+    for row in rows:
+        counts = row["funnel"]
+        table.add_row(
+            row["name"].replace("_", " "),
+            f"{counts['invitations_sent']:,}",
+            f"{counts['link_clicks']:,}",
+            f"{counts['signups']:,}",
+            f"{counts['purchases']:,}",
+            percent_text(row["signup_to_purchase"]),
+            format_money(row["revenue_minor"], currency),
+            format_money(row["cost_minor"], currency),
+            percent_text(row["roi"]),
+        )
+    return table

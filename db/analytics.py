@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Conversion, Customer, Invitation, Referral, RewardGrant, Touch
@@ -79,7 +79,7 @@ def program_figures(
         ),
         referrals=referrals,
         acquired=acquired,
-        revenue_minor=_revenue(session, program_id, currency, since),
+        revenue_minor=int(session.scalar(referred_revenue(program_id, currency, since)) or 0),
         costs=_costs(session, program_id, since),
         successes=successes(session, program_id, since),
         fraud=FraudCounts(flagged=flagged, rejected=rejected),
@@ -87,14 +87,16 @@ def program_figures(
     )
 
 
-def _revenue(session: Session, program_id: int, currency: str, since: datetime) -> int:
+def referred_revenue(program_id: int, currency: str, since: datetime) -> Select[tuple[int]]:
     """Purchases by referees at or after their referral, less their refunds; only referrals
-    that were not voided, rejected or flagged, in the program's currency."""
+    that were not voided, rejected or flagged, in the program's currency. A query, so the
+    breakdowns can group it by channel or campaign."""
     signed = case(
         (Conversion.kind == "refund", -Conversion.amount_minor), else_=Conversion.amount_minor
     )
-    total = session.scalar(
+    return (
         select(func.coalesce(func.sum(signed), 0))
+        .select_from(Conversion)
         .join(Referral, Referral.referee_id == Conversion.customer_id)
         .where(
             Referral.program_id == program_id,
@@ -105,18 +107,25 @@ def _revenue(session: Session, program_id: int, currency: str, since: datetime) 
             Conversion.occurred_at >= since,
         )
     )
-    return int(total or 0)
+
+
+def issued_rewards(program_id: int, since: datetime) -> ColumnElement[bool]:
+    """Rewards that cost something: issued ones. A clawed-back reward is worth nothing (the
+    reversal)."""
+    return and_(
+        RewardGrant.program_id == program_id,
+        RewardGrant.status == "issued",
+        RewardGrant.created_at >= since,
+    )
+
+
+REWARD_COST = (RewardGrant.reward_type, RewardGrant.currency, func.sum(RewardGrant.amount_minor))
 
 
 def _costs(session: Session, program_id: int, since: datetime) -> tuple[RewardCostRow, ...]:
-    """What issued rewards are worth; clawed-back ones are worth nothing (the reversal)."""
     rows = session.execute(
-        select(RewardGrant.reward_type, RewardGrant.currency, func.sum(RewardGrant.amount_minor))
-        .where(
-            RewardGrant.program_id == program_id,
-            RewardGrant.status == "issued",
-            RewardGrant.created_at >= since,
-        )
+        select(*REWARD_COST)
+        .where(issued_rewards(program_id, since))
         .group_by(RewardGrant.reward_type, RewardGrant.currency)
     )
     return tuple(RewardCostRow(RewardType(kind), cur, int(total)) for kind, cur, total in rows)

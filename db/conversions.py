@@ -151,6 +151,7 @@ class TouchRow:
     advocate_customer_id: int
     occurred_at: datetime
     referrer_host: str | None
+    channel: str | None
 
 
 def touches_for(
@@ -172,6 +173,7 @@ def touches_for(
             ReferralCode.customer_id,
             Touch.occurred_at,
             Touch.referrer_host,
+            Touch.channel,
         )
         .join(ReferralCode, ReferralCode.id == Touch.code_id)
         .where(or_(*match))

@@ -70,6 +70,7 @@ EXPORTS: tuple[Export, ...] = (
             "referee_id",
             "attribution_model",
             "attributed_by",
+            "channel",
             "status",
             "status_reason",
             "referred_at",

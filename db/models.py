@@ -216,6 +216,9 @@ class Referral(Base):
     code_id: Mapped[int | None] = mapped_column(ForeignKey("referral_codes.id"))
     attribution_model: Mapped[str] = mapped_column(String(32))
     attributed_by: Mapped[str] = mapped_column(String(16))
+    # The channel of the link clicked (the latest click before the referral), or
+    # promo_code; None for a link shared without a channel.
+    channel: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     status_reason: Mapped[str | None] = mapped_column(String(200))
     referred_at: Mapped[datetime]

@@ -22,6 +22,7 @@ from db.analytics import (
     program_figures,
     success_events,
 )
+from db.breakdowns import Segment, by_campaign, by_channel
 from db.experiments import arm_outcomes
 from db.programs import LoadedProgram, Programs
 from db.reviews import backlog
@@ -29,9 +30,11 @@ from db.types import utcnow
 from referral.analytics.cohorts import cohort_cells, cohort_report
 from referral.analytics.funnel import funnel
 from referral.analytics.leaderboards import leaderboard, tally_by_month
-from referral.analytics.roi import economics, reward_costs
+from referral.analytics.ratios import per_unit_minor
+from referral.analytics.roi import economics, reward_costs, roi
+from referral.analytics.sources import ChannelCounts, channel_shares
 from referral.analytics.timing import time_to_conversion
-from referral.analytics.trends import Granularity, Point, series
+from referral.analytics.trends import Granularity, Point, by_month_of_year, series
 from referral.experiments.incrementality import GroupOutcome, incrementality
 from referral.experiments.means import SampleSummary
 from referral.experiments.results import analyze
@@ -67,6 +70,12 @@ def program_report(
         (Point(at) for at in acquired), Granularity.WEEK, start=since, end=last
     )
     by_period = {str(p.period): p.value for p in weekly_acquired.points}
+    monthly_made = series((Point(at) for at in made), Granularity.MONTH, start=since, end=last)
+    monthly_acquired = series(
+        (Point(at) for at in acquired), Granularity.MONTH, start=since, end=last
+    )
+    acquired_in = {str(p.period): p.value for p in monthly_acquired.points}
+    price = _Pricing(currency, point_value)
     return {
         "program": loaded.slug,
         "version": loaded.version,
@@ -97,6 +106,17 @@ def program_report(
             }
             for p in weekly_made.points
         ],
+        "monthly": [
+            {
+                "month": str(p.period),
+                "referrals": p.value,
+                "acquired": acquired_in.get(str(p.period), 0),
+            }
+            for p in monthly_made.points
+        ],
+        "seasonal": [asdict(p) for p in by_month_of_year(monthly_made)],
+        "by_channel": _channels(by_channel(session, loaded.id, currency, since), price),
+        "by_campaign": [price.segment(c) for c in by_campaign(session, loaded.id, currency, since)],
         "fraud": {"flagged": figures.fraud.flagged, "rejected": figures.fraud.rejected},
         "experiment": _experiment(session, loaded),
         **_customers_and_timing(session, loaded, since, names_of=names, top=top),
@@ -118,6 +138,50 @@ def report(
             "oldest_waiting_days": queue.oldest_waiting_days,
         },
     }
+
+
+class _Pricing:
+    """Turns a channel's or campaign's counts into its funnel rates, cost, ROI and cost per
+    acquired customer, valuing points as the program does."""
+
+    def __init__(self, currency: str, point_value: int) -> None:
+        self.currency, self.point_value = currency, point_value
+
+    def segment(self, segment: Segment) -> dict[str, Any]:
+        steps = funnel(segment.funnel)
+        cost = reward_costs(
+            segment.costs, currency=self.currency, minor_per_point=self.point_value
+        ).total_minor
+        return {
+            "name": segment.name,
+            **segment.detail,
+            "funnel": {step.name: step.count for step in steps.steps},
+            "signup_to_purchase": steps.steps[-1].rate,
+            "biggest_drop_off": steps.biggest_drop_off,
+            "revenue_minor": segment.revenue_minor,
+            "cost_minor": cost,
+            "roi": roi(segment.revenue_minor, cost),
+            "cost_per_acquisition_minor": per_unit_minor(cost, segment.purchases),
+        }
+
+
+def _channels(segments: list[Segment], price: _Pricing) -> list[dict[str, Any]]:
+    """Each channel's figures with its share of clicks, purchases and revenue, most revenue
+    first."""
+    named = {s.name: s for s in segments}
+    shares = channel_shares(
+        ChannelCounts(s.name, s.link_clicks, s.signups, s.purchases, s.revenue_minor)
+        for s in segments
+    )
+    return [
+        {
+            **price.segment(named[share.channel]),
+            "click_share": share.click_share,
+            "purchase_share": share.purchase_share,
+            "revenue_share": share.revenue_share,
+        }
+        for share in shares
+    ]
 
 
 def _experiment(session: Session, loaded: LoadedProgram) -> dict[str, Any] | None:

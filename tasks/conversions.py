@@ -232,6 +232,19 @@ class _Batch:
         ]
         return max(clicks, key=lambda t: t.occurred_at).referrer_host if clicks else None
 
+    def _channel(self, conversion: q.PendingConversion, point: TouchPoint, how: str) -> str | None:
+        """The referral's source: promo_code, else the channel of the latest click on the
+        attributed advocate's link."""
+        if how == "promo_code":
+            return "promo_code"
+        clicks = [
+            t
+            for t in self.by_visitor.get(conversion.visitor_id or "", [])
+            + self.by_device.get(conversion.device_id or "", [])
+            if t.code_id == point.code_id and t.occurred_at <= conversion.occurred_at
+        ]
+        return max(clicks, key=lambda t: t.occurred_at).channel if clicks else None
+
     def _attributions(self, conversion: q.PendingConversion) -> dict[int, tuple[TouchPoint, str]]:
         """Per program: a promo code typed at checkout wins, else the model over clicks."""
         chosen: dict[int, tuple[TouchPoint, str]] = {}
@@ -282,6 +295,7 @@ class _Batch:
                 "code_id": point.code_id,
                 "attribution_model": loaded.config.attribution.model.value,
                 "attributed_by": how,
+                "channel": self._channel(conversion, point, how),
                 "status": STATUS_BY_DECISION[decision],
                 "status_reason": ",".join(s.reason_code for s in signals) or None,
                 "referred_at": conversion.occurred_at,

@@ -6,6 +6,9 @@
 - Difference of two proportions: Newcombe's hybrid score interval (method 10 of Newcombe,
   Statistics in Medicine 1998), built from the two Wilson intervals; it inherits their
   behaviour at 0 and 1, where the Wald interval collapses to a point.
+- Ratio of two proportions (relative uplift is the ratio - 1): Katz's log interval,
+  exp(ln(p1/p2) ± z·sqrt(1/x1 - 1/n1 + 1/x2 - 1/n2)), as `scipy.stats.contingency.
+  relative_risk` gives it; undefined while either side has no successes.
 - Two proportions, equal or not: the two-sided z-test with the pooled proportion under the
   null hypothesis (identical to Pearson's chi-square without Yates' correction on the 2x2
   table).
@@ -96,6 +99,20 @@ def newcombe_interval(
     low = difference - math.hypot(p1 - t_ci.low, c_ci.high - p2)
     high = difference + math.hypot(t_ci.high - p1, p2 - c_ci.low)
     return Interval(low, high)
+
+
+def ratio_interval(
+    treatment: Proportion, control: Proportion, confidence: float = 0.95
+) -> Interval | None:
+    """Interval for treatment rate / control rate (Katz's log method); None when either
+    side has no trials or no successes, where the logarithm has nothing to stand on."""
+    x1, n1, x2, n2 = treatment.successes, treatment.trials, control.successes, control.trials
+    z = _z(confidence)
+    if x1 == 0 or x2 == 0:
+        return None
+    log_ratio = math.log((x1 / n1) / (x2 / n2))
+    se = math.sqrt(1.0 / x1 - 1.0 / n1 + 1.0 / x2 - 1.0 / n2)
+    return Interval(math.exp(log_ratio - z * se), math.exp(log_ratio + z * se))
 
 
 def two_proportion_z_test(treatment: Proportion, control: Proportion) -> Significance | None:

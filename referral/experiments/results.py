@@ -14,8 +14,8 @@ Per arm:
   included.
 
 Against the control: absolute uplift (rate - control rate) with Newcombe's interval, relative
-uplift (absolute / control rate; None when the control converts nobody; no interval: the
-ratio of two proportions needs a different method and is left out rather than faked), the
+uplift (absolute / control rate; None when the control converts nobody) with the interval
+of the rate ratio less 1 (Katz's log method; None while either arm converts nobody), the
 two-proportion z-test, and Welch's test on revenue per advocate. Across all arms: Pearson's
 chi-square on conversion. The p-values are per comparison: with several treatment arms,
 correct for the number of comparisons before calling a winner.
@@ -36,6 +36,7 @@ from referral.experiments.proportions import (
     Significance,
     chi_square_test,
     newcombe_interval,
+    ratio_interval,
     two_proportion_z_test,
     wilson_interval,
 )
@@ -78,6 +79,7 @@ class Comparison:
     absolute_uplift: float | None
     absolute_uplift_interval: Interval | None
     relative_uplift: float | None
+    relative_uplift_interval: Interval | None
     z_test: Significance | None
     revenue_per_advocate: MeanDifference | None
 
@@ -137,9 +139,16 @@ def compare(treatment: ArmOutcome, control: ArmOutcome, confidence: float = 0.95
             treatment.conversion, control.conversion, confidence
         ),
         relative_uplift=None if absolute is None or not c_rate else absolute / c_rate,
+        relative_uplift_interval=_less_one(
+            ratio_interval(treatment.conversion, control.conversion, confidence)
+        ),
         z_test=two_proportion_z_test(treatment.conversion, control.conversion),
         revenue_per_advocate=welch_test(treatment.revenue, control.revenue, confidence),
     )
+
+
+def _less_one(ratio: Interval | None) -> Interval | None:
+    return None if ratio is None else Interval(ratio.low - 1.0, ratio.high - 1.0)
 
 
 def _arm(outcome: ArmOutcome, control: ArmOutcome, confidence: float) -> ArmResult:

@@ -39,13 +39,20 @@ def add_customers(session, *rows: dict[str, Any]) -> None:
     session.flush()
 
 
-def click(session, code: str, visitor: str, at: datetime, referrer: str | None = None) -> None:
+def click(
+    session,
+    code: str,
+    visitor: str,
+    at: datetime,
+    referrer: str | None = None,
+    channel: str | None = "email",
+) -> None:
     record_clicks(
         session,
         [
             Click(
                 code=code,
-                channel="email",
+                channel=channel,
                 visitor_id=visitor,
                 device_id=None,
                 ip="203.0.113.7",

@@ -30,7 +30,9 @@ def test_the_html_report_renders_its_charts_offline(cli, tmp_path):
     )  # nothing to fetch: it reads offline
 
     dom = chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
-    assert dom.count('class="chart"') == 4  # funnel, trend, channels, top referrers
+    # funnel, weekly and monthly trend, channels, top referrers (a season needs a year)
+    assert dom.count('class="chart"') == 5
+    assert 'data-channel="email"' in dom
     assert 'class="bar"' in dom and 'class="line"' in dom
     assert 'data-program="friends"' in dom
     assert 'data-figure="acquired">3<' in dom

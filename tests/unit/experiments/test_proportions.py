@@ -10,6 +10,7 @@ from referral.experiments.proportions import (
     Proportion,
     chi_square_test,
     newcombe_interval,
+    ratio_interval,
     two_proportion_z_test,
     wilson_interval,
 )
@@ -69,6 +70,24 @@ def test_newcombe_is_built_from_scipys_wilson_intervals():
 
 def test_newcombe_needs_trials_on_both_sides():
     assert newcombe_interval(Proportion(0, 0), Proportion(1, 2)) is None
+
+
+@pytest.mark.parametrize(
+    ("treatment", "control"),
+    [((140, 2000), (100, 2000)), ((1, 10), (3, 10)), ((10, 10), (5, 10)), ((7, 20_000), (2, 900))],
+)
+@pytest.mark.parametrize("confidence", [0.95, 0.99])
+def test_the_ratio_interval_matches_scipys_relative_risk(treatment, control, confidence):
+    ours = ratio_interval(Proportion(*treatment), Proportion(*control), confidence)
+    theirs = stats.contingency.relative_risk(*treatment, *control).confidence_interval(confidence)
+    assert ours.low == pytest.approx(theirs.low, rel=1e-12)
+    assert ours.high == pytest.approx(theirs.high, rel=1e-12)
+
+
+def test_no_ratio_interval_while_either_side_converts_nobody():
+    assert ratio_interval(Proportion(0, 100), Proportion(5, 100)) is None
+    assert ratio_interval(Proportion(5, 100), Proportion(0, 100)) is None
+    assert ratio_interval(Proportion(0, 0), Proportion(5, 100)) is None
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,14 @@ def test_uplift_is_absolute_and_relative_to_the_control_rate():
     assert versus.absolute_uplift == pytest.approx(0.02)
     assert versus.relative_uplift == pytest.approx(0.4)
     assert versus.absolute_uplift in versus.absolute_uplift_interval
+    assert versus.relative_uplift in versus.relative_uplift_interval
+
+
+def test_the_relative_uplift_interval_is_scipys_relative_risk_less_one():
+    expected = stats.contingency.relative_risk(140, 2000, 100, 2000).confidence_interval()
+    interval = DOUBLE.versus_control.relative_uplift_interval
+    assert interval.low == pytest.approx(expected.low - 1, rel=1e-12)
+    assert interval.high == pytest.approx(expected.high - 1, rel=1e-12)
 
 
 def test_the_conversion_test_matches_scipy():
@@ -83,6 +91,7 @@ def test_no_relative_uplift_over_a_control_that_converted_nobody():
     versus = analyze(outcomes, control="a").arms[1].versus_control
     assert versus.absolute_uplift == pytest.approx(0.06)
     assert versus.relative_uplift is None
+    assert versus.relative_uplift_interval is None
 
 
 def test_an_arm_nobody_was_exposed_to_has_no_rates():
