@@ -181,8 +181,9 @@ class _Batch:
         # The fraud facts of all the batch's new referrals are read at once; each is then
         # judged in time order, seeing the referrals made before it.
         started = time.perf_counter()
-        facts = FraudFactsReader(self.session, [a.candidate() for a in found.values()], "US")
-        new = {key: self._new_referral(a, facts) for key, a in found.items()}
+        candidates = {key: a.candidate() for key, a in found.items()}
+        facts = FraudFactsReader(self.session, list(candidates.values()), "US")
+        new = {key: self._new_referral(a, candidates[key], facts) for key, a in found.items()}
         self.summary.fraud_seconds += time.perf_counter() - started
         if new:
             ids = q.insert_referrals(self.session, [n.row for n in new.values()])
@@ -275,12 +276,14 @@ class _Batch:
                 chosen[program_id] = (point, "link")
         return chosen
 
-    def _new_referral(self, found: _Attributed, reader: FraudFactsReader) -> _NewReferral:
+    def _new_referral(
+        self, found: _Attributed, candidate: Candidate, reader: FraudFactsReader
+    ) -> _NewReferral:
         conversion, point, how, loaded = found.conversion, found.point, found.how, found.loaded
         email = conversion.email_normalized or ""
         rules = self.rules or self._program_rules(loaded)
         facts = reader.facts(
-            found.candidate(), email_seen_in_program=(loaded.id, email) in self.seen_emails
+            candidate, email_seen_in_program=(loaded.id, email) in self.seen_emails
         )
         signals = rules.evaluate(facts)
         decision = rules.decide(signals) if isinstance(rules, FraudRuleSet) else decide(signals)

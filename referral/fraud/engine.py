@@ -65,7 +65,7 @@ RULES: Final[dict[str, PolicyRule]] = {
 assert RULES.keys() == CATALOG.keys(), "every catalogued rule needs a function, and back"
 
 # Rules that can only fire when the two customers share an identity key (CustomerFacts.
-# markers): one set test rules all of them out for an ordinary pair of strangers.
+# may_match): a few set tests rule all of them out for an ordinary pair of strangers.
 PAIRWISE: Final = frozenset(
     {
         "same_external_id",
@@ -109,11 +109,7 @@ class FraudRuleSet:
         policy = self.policy
         signals = [signal for rule in self._solo if (signal := rule(facts, policy)) is not None]
         referrer, referee = facts.referrer, facts.referee
-        if (
-            referrer is not None
-            and referee is not None
-            and not referrer.markers.isdisjoint(referee.markers)
-        ):
+        if referrer is not None and referee is not None and referrer.may_match(referee):
             signals += [
                 signal for rule in self._pairwise if (signal := rule(facts, policy)) is not None
             ]

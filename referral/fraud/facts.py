@@ -9,7 +9,7 @@ are the one exception (compared in memory, never written into evidence).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from referral.fraud.normalize import (
     EmailKeys,
@@ -47,25 +47,28 @@ class CustomerFacts:
     ip_hashes: frozenset[str] = _EMPTY
     ip_ua_hashes: frozenset[str] = _EMPTY
     country: str | None = None
-    markers: frozenset[str] = field(init=False, repr=False, compare=False)
-    """Every identity key, tagged by kind. Two customers with disjoint markers share nothing
-    the pairwise identity rules look for, so the engine skips those rules in one set test;
-    nearly every referral is such a pair."""
 
-    def __post_init__(self) -> None:
-        markers = set(map("p".__add__, self.payment_fingerprints))
-        markers.update(map("d".__add__, self.device_ids))
-        markers.update(map("a".__add__, self.address_hashes))
-        markers.update(map("i".__add__, self.ip_hashes))
-        markers.update(map("u".__add__, self.ip_ua_hashes))
-        if self.external_id:
-            markers.add("x" + self.external_id)
-        if self.email is not None:
-            markers.add("e" + self.email.similarity)
-            markers.add("k" + self.email.skeleton)
-        if self.phone_e164:
-            markers.add("t" + self.phone_e164)
-        object.__setattr__(self, "markers", frozenset(markers))
+    def may_match(self, other: CustomerFacts) -> bool:
+        """Whether the two share any key the pairwise identity rules compare. Nearly every
+        referral is a pair of strangers, which this rules out in a few set tests before any
+        pairwise rule runs."""
+        return (
+            not self.device_ids.isdisjoint(other.device_ids)
+            or not self.payment_fingerprints.isdisjoint(other.payment_fingerprints)
+            or not self.address_hashes.isdisjoint(other.address_hashes)
+            or not self.ip_hashes.isdisjoint(other.ip_hashes)
+            or not self.ip_ua_hashes.isdisjoint(other.ip_ua_hashes)
+            or (self.external_id is not None and self.external_id == other.external_id)
+            or (self.phone_e164 is not None and self.phone_e164 == other.phone_e164)
+            or (
+                self.email is not None
+                and other.email is not None
+                and (
+                    self.email.similarity == other.email.similarity
+                    or self.email.skeleton == other.email.skeleton
+                )
+            )
+        )
 
     @classmethod
     def build(

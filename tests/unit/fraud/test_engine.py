@@ -210,5 +210,8 @@ def test_skipping_pairwise_rules_for_strangers_changes_no_result(mine, theirs):
     assert sorted(RULESET.evaluate(facts), key=repr) == sorted(every_rule, key=repr)
 
 
-def test_customer_markers_ignore_who_the_customer_is():
-    assert customer(1, device_ids=["d"]).markers == customer(2, device_ids=["d"]).markers
+def test_strangers_never_match_and_one_shared_key_is_enough():
+    assert not customer(1, device_ids=["d"]).may_match(customer(2, device_ids=["e"]))
+    assert customer(1, device_ids=["d"]).may_match(customer(2, device_ids=["d"]))
+    # A device id and an IP hash that happen to be one string are different keys.
+    assert not customer(1, device_ids=["x"]).may_match(customer(2, ip_hashes=["x"]))
