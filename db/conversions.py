@@ -90,6 +90,8 @@ def count_support_interactions(session: Session, counts: Mapping[int, Mapping[st
 
 
 # --- the conversion pipeline's batch reads -------------------------------------------------
+# Core rows (session.connection()): thousands of plain tuples per read, no ORM bookkeeping.
+# The batch writes with Core statements too, so there is nothing pending to flush first.
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,7 @@ def claim_unprocessed(session: Session, limit: int) -> list[PendingConversion]:
     claimed = list(session.scalars(claim(session, ids)))
     if not claimed:
         return []
-    rows = session.execute(
+    rows = session.connection().execute(
         select(
             Conversion.id,
             Conversion.kind,
@@ -164,7 +166,7 @@ def touches_for(
         match.append(among(session, Touch.visitor_id, visitor_ids))
     if device_ids:
         match.append(among(session, Touch.device_id, device_ids))
-    rows = session.execute(
+    rows = session.connection().execute(
         select(
             Touch.visitor_id,
             Touch.device_id,
@@ -193,7 +195,7 @@ class CodeOwner:
 def code_owners(session: Session, codes: set[str]) -> dict[str, CodeOwner]:
     if not codes:
         return {}
-    rows = session.execute(
+    rows = session.connection().execute(
         select(
             ReferralCode.code,
             ReferralCode.id,
@@ -220,7 +222,7 @@ class ReferralState:
 def referrals_of(session: Session, referee_ids: set[int]) -> list[ReferralState]:
     if not referee_ids:
         return []
-    rows = session.execute(
+    rows = session.connection().execute(
         select(
             Referral.id,
             Referral.program_id,
@@ -244,7 +246,7 @@ def successful_referral_counts(
     """(program id, referrer id) -> referrals that already qualified."""
     if not referrer_ids:
         return {}
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Referral.program_id, Referral.referrer_id, func.count())
         .where(among(session, Referral.referrer_id, referrer_ids))
         .where(Referral.status.in_(SUCCESSFUL))
@@ -259,7 +261,7 @@ def referee_emails_in_programs(
     """(program, normalized email) pairs already used by some referee."""
     if not program_ids or not emails:
         return set()
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Referral.program_id, Customer.email_normalized)
         .join(Customer, Customer.id == Referral.referee_id)
         .where(Referral.program_id.in_(sorted(program_ids)))
@@ -273,7 +275,7 @@ def first_purchases(session: Session, customer_ids: set[int]) -> dict[int, datet
     if not customer_ids:
         return {}
     earliest = type_coerce(func.min(Conversion.occurred_at), UTCDateTime())
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Conversion.customer_id, earliest)
         .where(among(session, Conversion.customer_id, customer_ids))
         .where(Conversion.kind == "purchase")
@@ -286,7 +288,7 @@ def purchases_by_order(session: Session, order_ids: set[str]) -> dict[str, tuple
     """order id -> (conversion id, amount) of the original purchase."""
     if not order_ids:
         return {}
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Conversion.order_id, Conversion.id, Conversion.amount_minor).where(
             among(session, Conversion.order_id, order_ids), Conversion.kind == "purchase"
         )
@@ -297,7 +299,7 @@ def purchases_by_order(session: Session, order_ids: set[str]) -> dict[str, tuple
 def refunded_totals(session: Session, order_ids: set[str]) -> dict[str, int]:
     if not order_ids:
         return {}
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Conversion.order_id, func.sum(Conversion.amount_minor))
         .where(among(session, Conversion.order_id, order_ids), Conversion.kind == "refund")
         .group_by(Conversion.order_id)
@@ -316,7 +318,7 @@ def insert_referrals(
         return {}
     bulk_insert(session, Referral, rows, ignore_conflicts=True)
     keys = {(row["program_id"], row["referee_id"]) for row in rows}
-    found = session.execute(
+    found = session.connection().execute(
         select(Referral.program_id, Referral.referee_id, Referral.id).where(
             among(session, Referral.referee_id, {referee for _, referee in keys})
         )
