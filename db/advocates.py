@@ -17,6 +17,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -25,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from db.engine import is_postgres
 from db.models import Advocate, Customer, Program, ReferralCode
-from db.statements import insert_ignore
+from db.statements import insert_ignore, materialized
 from db.types import days_since, utcnow
 from referral.codes import new_codes, validate_vanity
 from referral.scoring import CAPS, PROMOTER_MIN_NPS, ScoreWeights
@@ -108,11 +109,16 @@ def enroll_top(
         )
         remaining = max(top - existing, 0)
         candidates = candidates.order_by(score.desc(), Customer.id).limit(remaining)
-    statement = insert_ignore(session, Advocate).from_select(
-        ["program_id", "customer_id", "score", "enrolled_via"], candidates
-    )
+    columns = ["program_id", "customer_id", "score", "enrolled_via"]
     before = _advocate_count(session, program_id)
-    session.execute(statement)
+    if is_postgres(session):
+        # The top 100k of a million scores fit a 20 MB top-N heapsort; the default 4 MB
+        # work_mem sorts all of them on disk instead.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        with materialized(session, "_candidates", candidates) as chosen:
+            session.execute(insert_ignore(session, Advocate).from_select(columns, select(chosen)))
+    else:
+        session.execute(insert_ignore(session, Advocate).from_select(columns, candidates))
     after = _advocate_count(session, program_id)
     return Enrolment(enrolled=after - before, already_enrolled=before)
 

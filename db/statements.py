@@ -25,7 +25,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
 
 from db.engine import is_postgres
 
@@ -199,6 +202,33 @@ def staged(
     # Not in a `finally`: after an error the transaction is aborted and rolls back, which
     # removes the table anyway; a DROP there would only hide the error.
     connection.exec_driver_sql(f"DROP TABLE {name}")
+
+
+class _CreateTempTableAs(Executable, ClauseElement):
+    inherit_cache = False
+
+    def __init__(self, name: str, query: Select[Any]) -> None:
+        self.name, self.query = name, query
+
+
+@compiles(_CreateTempTableAs)
+def _create_temp_table_as(element: _CreateTempTableAs, compiler: Any, **kw: Any) -> str:
+    # Compiled inside this statement, so the query's values stay bound parameters.
+    name = compiler.preparer.quote(element.name)
+    query = compiler.process(element.query, **kw)
+    return f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS {query}"
+
+
+@contextmanager
+def materialized(session: Session, name: str, query: Select[Any]) -> Iterator[TableClause]:
+    """`query`'s rows in a temporary table, for the statements inside the block.
+
+    PostgreSQL runs the SELECT of a CREATE TABLE AS in parallel where it can, and that of an
+    INSERT ... SELECT never: for a scan over a million customers, the difference is a core.
+    """
+    session.execute(_CreateTempTableAs(name, query))
+    yield table(name, *(column(c.name, c.type) for c in query.selected_columns))
+    session.connection().exec_driver_sql(f"DROP TABLE {name}")
 
 
 def _to_copy(type_: Any, dialect: Any) -> Callable[[Any], Any]:

@@ -30,6 +30,7 @@ def create_app(settings: Settings, *, trigger: FlowTrigger | None = None) -> Fas
             settings.resolved_database_url,
             pool_size=settings.database.pool_size,
             pre_ping=False,
+            prepare=True,
         )
         context = AppContext(
             settings=settings,

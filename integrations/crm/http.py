@@ -30,16 +30,17 @@ to httpx exceptions, whose text can include URLs with query strings.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
+
+from integrations.provider_http import read_retry_after, status_kind
 
 log = logging.getLogger("integrations.crm")
 
@@ -107,31 +108,10 @@ Classifier = Callable[[httpx.Response, str], CrmError | None]
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
-
-
-def json_body(response: httpx.Response) -> Any:
-    """The answer's JSON, or None when it has none or is not JSON (for error answers)."""
-    try:
-        return response.json()
-    except (ValueError, UnicodeDecodeError):
-        return None
+    """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110), never
+    negative."""
+    seconds = read_retry_after(value, now=now)
+    return None if seconds is None else max(0.0, seconds)
 
 
 class CrmHttp:
@@ -274,17 +254,11 @@ class CrmHttp:
                 status=status,
                 rate_limited=True,
             )
-        if status in (401, 403):
+        kind = status_kind(status)
+        if kind == "auth":
             return CrmAuthError(f"{where}: credentials refused ({status})", status=status)
-        if status == 408 or status >= 500:
+        if kind == "transient":
             return CrmTransientError(
                 f"{where}: provider error ({status})", retry_after=retry_after, status=status
             )
         return CrmPermanentError(f"{where}: request refused ({status})", status=status)
-
-
-def owned_client(client: httpx.Client | None) -> tuple[httpx.Client, bool]:
-    """The injected client, or a new one with our timeouts that the connector must close."""
-    if client is not None:
-        return client, False
-    return httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=False), True

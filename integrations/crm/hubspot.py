@@ -45,16 +45,16 @@ import httpx
 from integrations.crm.base import CrmBatch, CrmReadError, ReferredLead
 from integrations.crm.fields import HUBSPOT_CONTACT_FIELDS, FieldMap, parse_datetime
 from integrations.crm.http import (
+    DEFAULT_TIMEOUT,
     CrmAuthError,
     CrmError,
     CrmHttp,
     CrmPermanentError,
     CrmTransientError,
     WriteResult,
-    json_body,
-    owned_client,
     parse_retry_after,
 )
+from integrations.provider_http import ClientOwner, json_body
 from referral.events import Event
 from referral.money import exponent
 
@@ -144,7 +144,7 @@ class Deal:
         )
 
 
-class HubSpotConnector:
+class HubSpotConnector(ClientOwner):
     """HubSpot contacts as a `CrmConnector`, plus segments, deals and write-back."""
 
     def __init__(
@@ -168,7 +168,7 @@ class HubSpotConnector:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         self._token = access_token
-        self._client, self._owns_client = owned_client(client)
+        self._use_client(client, timeout=DEFAULT_TIMEOUT)
         self._http = CrmHttp(
             self._client,
             provider="hubspot",
@@ -187,16 +187,6 @@ class HubSpotConnector:
 
     def __repr__(self) -> str:  # never the token
         return f"HubSpotConnector(name={self.name!r}, base_url={self.base_url!r})"
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> HubSpotConnector:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- CrmConnector -------------------------------------------------------------------
 

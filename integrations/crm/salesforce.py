@@ -52,15 +52,15 @@ from integrations.crm.fields import (
     parse_datetime,
 )
 from integrations.crm.http import (
+    DEFAULT_TIMEOUT,
     CrmAuthError,
     CrmError,
     CrmHttp,
     CrmPermanentError,
     CrmTransientError,
     WriteResult,
-    json_body,
-    owned_client,
 )
+from integrations.provider_http import ClientOwner, json_body
 
 log = logging.getLogger("integrations.crm.salesforce")
 
@@ -222,7 +222,7 @@ def _utcnow() -> datetime:
 # --- the connector ---------------------------------------------------------------------------
 
 
-class SalesforceConnector:
+class SalesforceConnector(ClientOwner):
     """Salesforce Contacts (or Leads, or any object with a field map) as a CrmConnector,
     plus record re-reads, field write-back and Tasks."""
 
@@ -254,7 +254,7 @@ class SalesforceConnector:
         _check_https(login_url, "login_url")
         self.credentials = credentials
         self.login_url = login_url.rstrip("/")
-        self._client, self._owns_client = owned_client(client)
+        self._use_client(client, timeout=DEFAULT_TIMEOUT)
         self._http = CrmHttp(
             self._client,
             provider="salesforce",
@@ -280,16 +280,6 @@ class SalesforceConnector:
 
     def __repr__(self) -> str:  # never a token or secret
         return f"SalesforceConnector(name={self.name!r}, object={self.object!r})"
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> SalesforceConnector:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @property
     def organization_id(self) -> str | None:

@@ -15,12 +15,11 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 import httpx
 
+from integrations.provider_http import http_date
 from integrations.senders import AmbiguousSendError, TransientSendError
 
 logger = logging.getLogger("integrations.mail")
@@ -33,12 +32,6 @@ MAX_REASON_CHARS: Final = 300
 # Anything shaped like an address: provider error messages quote them ("Found inactive
 # addresses: ...", "Invalid 'From' address: '...'"), and reasons end up in logs and the UI.
 _ADDRESS: Final = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
-
-
-def new_client() -> httpx.Client:
-    """A client for a sender that was given none: our timeouts, no redirects followed (an
-    API that redirects a POST is misconfigured, not something to chase)."""
-    return httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=False)
 
 
 def post_json(
@@ -76,31 +69,17 @@ def post_json(
     return response
 
 
-def json_object(response: httpx.Response) -> dict[str, Any] | None:
-    """The body as a JSON object, or None when it is anything else (HTML from a proxy, an
-    empty body, a truncated document)."""
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def retry_after(response: httpx.Response, clock: Callable[[], float]) -> float | None:
     """The provider's own wait in seconds: `Retry-After` (seconds or an HTTP date), else
     `X-RateLimit-Reset` (a unix time; small values are taken as seconds to wait)."""
     header = response.headers.get("Retry-After", "").strip()
-    if header:
-        if re.fullmatch(r"[0-9]{1,10}(\.[0-9]+)?", header):
-            return float(header)
-        try:
-            when = parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            return max(0.0, when.timestamp() - clock())
+    # Seconds are digits here, as RFC 9110 writes them; anything else that is not a date
+    # ("-1", "1e3") leaves the wait to X-RateLimit-Reset.
+    if re.fullmatch(r"[0-9]{1,10}(\.[0-9]+)?", header):
+        return float(header)
+    when = http_date(header)
+    if when is not None:
+        return max(0.0, when.timestamp() - clock())
     reset = response.headers.get("X-RateLimit-Reset", "").strip()
     if re.fullmatch(r"[0-9]{1,12}(\.[0-9]+)?", reset):
         value = float(reset)

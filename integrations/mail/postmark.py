@@ -28,20 +28,13 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, Final, Literal
 
 import httpx
 
-from integrations.mail._http import (
-    DEFAULT_TIMEOUT,
-    json_object,
-    new_client,
-    post_json,
-    retry_after,
-    safe_reason,
-)
+from integrations.mail._http import DEFAULT_TIMEOUT, post_json, retry_after, safe_reason
 from integrations.mail.content import email_headers, email_parts, recipient, subject
+from integrations.provider_http import ClientOwner, json_object, status_kind
 from integrations.senders import (
     AmbiguousSendError,
     AuthSendError,
@@ -61,7 +54,7 @@ TRANSIENT_ERRORS: Final = frozenset({100, 429})
 TrackLinks = Literal["None", "HtmlAndText", "HtmlOnly", "TextOnly"]
 
 
-class PostmarkSender:
+class PostmarkSender(ClientOwner):
     def __init__(
         self,
         server_token: str,
@@ -87,30 +80,13 @@ class PostmarkSender:
         self.track_opens = track_opens
         self.track_links = track_links
         self._token = server_token.strip()
-        self._owns_client = client is None
-        self._client = client if client is not None else new_client()
+        self._use_client(client, timeout=DEFAULT_TIMEOUT)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._clock = clock
 
     def __repr__(self) -> str:
         return f"PostmarkSender(base_url={self.base_url!r}, stream={self.message_stream!r})"
-
-    def __enter__(self) -> PostmarkSender:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the HTTP client if this sender made it; an injected one is the caller's."""
-        if self._owns_client:
-            self._client.close()
 
     def send(self, message: OutboundMessage) -> SendResult:
         check_email_headers(message)
@@ -171,9 +147,10 @@ class PostmarkSender:
         elif data is None and not response.is_success:
             reason = f"{reason} (not a Postmark API answer)"
         wait = retry_after(response, self._clock)
-        if status == 401:
+        kind = status_kind(status, auth={401}, timeout_is_transient=False)
+        if kind == "auth":
             return AuthSendError(reason)
-        if status == 429 or status >= 500:
+        if kind == "transient":
             return TransientSendError(reason, retry_after=wait)
         if status in (200, 422) and isinstance(code, int):
             if code in ACCOUNT_ERRORS:

@@ -24,19 +24,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, Final
 
 import httpx
 
-from integrations.mail._http import (
-    DEFAULT_TIMEOUT,
-    json_object,
-    new_client,
-    post_json,
-    retry_after,
-    safe_reason,
-)
+from integrations.mail._http import DEFAULT_TIMEOUT, post_json, retry_after, safe_reason
 from integrations.mail.content import (
     email_headers,
     email_parts,
@@ -44,6 +36,7 @@ from integrations.mail.content import (
     sender_address,
     subject,
 )
+from integrations.provider_http import ClientOwner, json_object, status_kind
 from integrations.senders import (
     AmbiguousSendError,
     AuthSendError,
@@ -59,7 +52,7 @@ IDEMPOTENCY_ARG: Final = "idempotency_key"
 _MAX_MESSAGES: Final = 3
 
 
-class SendGridSender:
+class SendGridSender(ClientOwner):
     def __init__(
         self,
         api_key: str,
@@ -75,30 +68,13 @@ class SendGridSender:
         name, address = sender_address(from_address)
         self._from: dict[str, str] = {"email": address, **({"name": name} if name else {})}
         self._api_key = api_key.strip()
-        self._owns_client = client is None
-        self._client = client if client is not None else new_client()
+        self._use_client(client, timeout=DEFAULT_TIMEOUT)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._clock = clock
 
     def __repr__(self) -> str:
         return f"SendGridSender(base_url={self.base_url!r})"
-
-    def __enter__(self) -> SendGridSender:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the HTTP client if this sender made it; an injected one is the caller's."""
-        if self._owns_client:
-            self._client.close()
 
     def send(self, message: OutboundMessage) -> SendResult:
         check_email_headers(message)
@@ -150,9 +126,10 @@ class SendGridSender:
         messages = _error_messages(response)
         if messages:
             reason = f"{reason}: {messages}"
-        if status in (401, 403):
+        kind = status_kind(status)
+        if kind == "auth":
             return AuthSendError(reason)
-        if status == 429 or status == 408 or status >= 500:
+        if kind == "transient":
             return TransientSendError(reason, retry_after=retry_after(response, self._clock))
         return PermanentSendError(reason)
 

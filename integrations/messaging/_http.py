@@ -1,5 +1,5 @@
-"""What the messaging clients share: timeouts, transport failures mapped to typed errors,
-Retry-After, tolerant JSON.
+"""What the messaging clients share beyond integrations/provider_http.py: timeouts, transport
+failures mapped to typed errors, how far a Retry-After is trusted.
 
 Which transport failures are safe to retry: a request that never reached the provider
 (connection refused, connect or pool timeout, a request body cut off while writing) is
@@ -9,37 +9,26 @@ dropped while waiting), the message may have gone, and the outcome is ambiguous.
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 
 import httpx
 
 from integrations.messaging.errors import ProviderAuthError, ProviderTransientError
+from integrations.provider_http import read_retry_after
 from integrations.senders import AmbiguousSendError, PermanentSendError
 
 # Connecting is quick or not happening; an answer from a send API comes in well under 10 s.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT: Final = "referral-engine"
+# Sent by the clients the senders make themselves; an injected client keeps its own headers.
+CLIENT_HEADERS: Final[Mapping[str, str]] = {"User-Agent": USER_AGENT}
 # A provider asking for more than a day is treated as asking for a day.
 MAX_RETRY_AFTER: Final = 24 * 3600.0
 E164: Final = re.compile(r"^\+[1-9][0-9]{4,14}$")
-
-
-def own_client(
-    client: httpx.Client | None, timeout: httpx.Timeout | float
-) -> tuple[httpx.Client, bool]:
-    """The injected client, or a new one the caller owns (and closes); never follows
-    redirects, since a send answered with one did not go where we meant."""
-    if client is not None:
-        return client, False
-    return (
-        httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}),
-        True,
-    )
 
 
 def check_base_url(url: str, *, what: str) -> str:
@@ -99,33 +88,11 @@ def exchange(
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
     """A Retry-After header's wait in seconds: delay-seconds or an HTTP date (RFC 9110),
-    clamped to [0, a day]; None when absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
+    clamped to [0, a day]; None when absent, unreadable or not finite."""
+    seconds = read_retry_after(value, now=now)
+    if seconds is None or not math.isfinite(seconds):
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
-
-
-def json_object(response: httpx.Response) -> dict[str, Any] | None:
-    """The body as a JSON object, None when it is not one (an HTML error page, a cut-off
-    body): errors are then classified on the status alone."""
-    try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def int_code(value: object) -> int | None:

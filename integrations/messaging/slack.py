@@ -32,10 +32,10 @@ from typing import Any, Final
 import httpx
 
 from integrations.messaging._http import (
+    CLIENT_HEADERS,
     DEFAULT_TIMEOUT,
     check_base_url,
     exchange,
-    own_client,
     retry_after_seconds,
 )
 from integrations.messaging.errors import (
@@ -43,6 +43,7 @@ from integrations.messaging.errors import (
     ProviderPermanentError,
     ProviderTransientError,
 )
+from integrations.provider_http import ClientOwner, status_kind
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ CONFIGURATION_ERRORS: Final = frozenset(
 _TOKEN: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
-class SlackWebhook:
+class SlackWebhook(ClientOwner):
     """Posts messages to one Slack incoming webhook."""
 
     def __init__(
@@ -81,20 +82,10 @@ class SlackWebhook:
     ) -> None:
         self._url = check_base_url(url, what="the Slack webhook URL")
         self._timeout = timeout
-        self._client, self._owns_client = own_client(client, timeout)
+        self._use_client(client, timeout=timeout, headers=CLIENT_HEADERS)
 
     def __repr__(self) -> str:
         return "SlackWebhook(url=<hidden>)"
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> SlackWebhook:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def post(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Post one message; `text` is the notification and fallback text, `blocks` the
@@ -128,11 +119,10 @@ class SlackWebhook:
         token = token if _TOKEN.match(token) else ""
         reason = f"{PROVIDER}: HTTP {status}" + (f", {token}" if token else "")
         logger.warning("slack webhook refused an alert: HTTP %s %s", status, token or "-")
-        if token in CONFIGURATION_ERRORS or (
-            token not in PERMANENT_ERRORS and status in (401, 403, 404, 410)
-        ):
+        by_status = status_kind(status, auth=(401, 403, 404, 410), timeout_is_transient=False)
+        if token in CONFIGURATION_ERRORS or (token not in PERMANENT_ERRORS and by_status == "auth"):
             raise ProviderAuthError(reason, provider=PROVIDER, code=token or None, status=status)
-        if status == 429 or status >= 500:
+        if by_status == "transient":
             raise ProviderTransientError(
                 reason,
                 provider=PROVIDER,

@@ -39,13 +39,12 @@ from urllib.parse import quote
 import httpx
 
 from integrations.messaging._http import (
+    CLIENT_HEADERS,
     DEFAULT_TIMEOUT,
     E164,
     check_base_url,
     exchange,
     int_code,
-    json_object,
-    own_client,
     retry_after_seconds,
 )
 from integrations.messaging.errors import (
@@ -54,6 +53,7 @@ from integrations.messaging.errors import (
     ProviderTransientError,
 )
 from integrations.messaging.whatsapp_template import TemplateError, template_params
+from integrations.provider_http import ClientOwner, Kind, json_object, status_kind
 from integrations.senders import AmbiguousSendError, OutboundMessage, SendResult
 
 logger = logging.getLogger(__name__)
@@ -65,9 +65,9 @@ MAX_BODY_CHARS: Final = 1600
 CONTENT_SID_HEADER: Final = "X-Twilio-Content-Sid"
 _CONTENT_SID: Final = re.compile(r"^HX[0-9a-fA-F]{32}$")
 
-_AUTH: Final = "auth"
-_TRANSIENT: Final = "transient"
-_PERMANENT: Final = "permanent"
+_AUTH: Final[Kind] = "auth"
+_TRANSIENT: Final[Kind] = "transient"
+_PERMANENT: Final[Kind] = "permanent"
 
 # code: (our title, kind, suppression reason). Unlisted 4xx codes are permanent.
 ERROR_CODES: Final[Mapping[int, tuple[str, str, str | None]]] = {
@@ -93,7 +93,7 @@ ERROR_CODES: Final[Mapping[int, tuple[str, str, str | None]]] = {
 }
 
 
-class TwilioSmsSender:
+class TwilioSmsSender(ClientOwner):
     """`Sender` for channel "sms" through Twilio's Messages API."""
 
     channel: ClassVar[str] = "sms"
@@ -128,20 +128,10 @@ class TwilioSmsSender:
         self._service = messaging_service_sid
         self._status_callback = status_callback
         self._timeout = timeout
-        self._client, self._owns_client = own_client(client, timeout)
+        self._use_client(client, timeout=timeout, headers=CLIENT_HEADERS)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(channel={self.channel!r})"
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> TwilioSmsSender:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def send(self, message: OutboundMessage) -> SendResult:
         form = self._form(message)
@@ -228,9 +218,10 @@ def _error(
     reason = f"{PROVIDER}: HTTP {status}"
     if code is not None:
         reason += f", error {code}" + (f" ({title})" if title else "")
-    if kind == _AUTH or (not kind and status in (401, 403, 404)):
+    by_status = status_kind(status, auth=(401, 403, 404))
+    if kind == _AUTH or (not kind and by_status == _AUTH):
         return ProviderAuthError(reason, provider=PROVIDER, code=code, status=status)
-    if kind == _TRANSIENT or status == 429 or status >= 500 or status == 408:
+    if kind == _TRANSIENT or by_status == _TRANSIENT:
         return ProviderTransientError(
             reason,
             provider=PROVIDER,

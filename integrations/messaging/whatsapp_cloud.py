@@ -46,13 +46,12 @@ from urllib.parse import quote
 import httpx
 
 from integrations.messaging._http import (
+    CLIENT_HEADERS,
     DEFAULT_TIMEOUT,
     E164,
     check_base_url,
     exchange,
     int_code,
-    json_object,
-    own_client,
     retry_after_seconds,
 )
 from integrations.messaging.errors import (
@@ -66,6 +65,7 @@ from integrations.messaging.whatsapp_template import (
     template_name,
     template_params,
 )
+from integrations.provider_http import ClientOwner, Kind, json_object, status_kind
 from integrations.senders import AmbiguousSendError, OutboundMessage, SendResult
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ SUPPRESS_CODES: Final[Mapping[int, str]] = {131050: "whatsapp_opt_out"}
 _NO_SUCH_OBJECT: Final = 33
 
 
-class WhatsAppCloudSender:
+class WhatsAppCloudSender(ClientOwner):
     """`Sender` for channel "whatsapp" through Meta's Cloud API."""
 
     channel: ClassVar[str] = "whatsapp"
@@ -154,20 +154,10 @@ class WhatsAppCloudSender:
         }
         self._language = template_language
         self._timeout = timeout
-        self._client, self._owns_client = own_client(client, timeout)
+        self._use_client(client, timeout=timeout, headers=CLIENT_HEADERS)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> WhatsAppCloudSender:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def send(self, message: OutboundMessage) -> SendResult:
         payload = self._payload(message)
@@ -263,13 +253,7 @@ def _error(
     status = response.status_code
     kind, title = _kind(code, subcode)
     if kind is None:
-        kind = (
-            "auth"
-            if status in (401, 403)
-            else "transient"
-            if status == 429 or status >= 500
-            else "permanent"
-        )
+        kind = status_kind(status, timeout_is_transient=False)
     reason = f"{PROVIDER}: HTTP {status}"
     if code is not None:
         reason += f", error {code}" + (f" ({title})" if title else "")
@@ -292,7 +276,7 @@ def _error(
     )
 
 
-def _kind(code: int | None, subcode: int | None) -> tuple[str | None, str]:
+def _kind(code: int | None, subcode: int | None) -> tuple[Kind | None, str]:
     if code is None:
         return None, ""
     if code in AUTH_CODES:
