@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     Float,
+    Select,
     String,
     and_,
     case,
@@ -109,18 +110,27 @@ def enroll_top(
         )
         remaining = max(top - existing, 0)
         candidates = candidates.order_by(score.desc(), Customer.id).limit(remaining)
-    columns = ["program_id", "customer_id", "score", "enrolled_via"]
     before = _advocate_count(session, program_id)
     if is_postgres(session):
         # The top 100k of a million scores fit a 20 MB top-N heapsort; the default 4 MB
         # work_mem sorts all of them on disk instead.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
-        with materialized(session, "_candidates", candidates) as chosen:
-            session.execute(insert_ignore(session, Advocate).from_select(columns, select(chosen)))
-    else:
-        session.execute(insert_ignore(session, Advocate).from_select(columns, candidates))
+    _insert_from(
+        session, Advocate, ["program_id", "customer_id", "score", "enrolled_via"], candidates
+    )
     after = _advocate_count(session, program_id)
     return Enrolment(enrolled=after - before, already_enrolled=before)
+
+
+def _insert_from(session: Session, model: Any, columns: list[str], query: Select[Any]) -> None:
+    """INSERT ... SELECT, skipping rows that hit a unique key. On PostgreSQL the SELECT runs
+    first on its own, in a CREATE TABLE AS, which may use parallel workers; the SELECT of an
+    INSERT never does."""
+    if not is_postgres(session):
+        session.execute(insert_ignore(session, model).from_select(columns, query))
+        return
+    with materialized(session, f"_into_{model.__tablename__}", query) as rows:
+        session.execute(insert_ignore(session, model).from_select(columns, select(rows)))
 
 
 def count_eligible(
@@ -192,12 +202,13 @@ def issue_missing_codes(
         )
         drawn = _numbered_codes(session, new_codes(wanted, length))
         pairs = select(
-            literal(program_id), missing.c.advocate_id, missing.c.customer_id, drawn.c.code
+            literal(program_id).label("program_id"),
+            missing.c.advocate_id,
+            missing.c.customer_id,
+            drawn.c.code,
         ).join_from(missing, drawn, drawn.c.n == missing.c.n)
-        session.execute(
-            insert_ignore(session, ReferralCode).from_select(
-                ["program_id", "advocate_id", "customer_id", "code"], pairs
-            )
+        _insert_from(
+            session, ReferralCode, ["program_id", "advocate_id", "customer_id", "code"], pairs
         )
         # Counted, not taken from rowcount, which SQLite leaves at -1 for INSERT ... SELECT.
         missing_after = _missing_count(session, program_id)

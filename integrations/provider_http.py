@@ -96,6 +96,19 @@ def read_retry_after(value: str | None, *, now: datetime | None = None) -> float
     return None if math.isnan(seconds) else seconds
 
 
+# A provider asking for more than a day is misreading its own clock or ours.
+MAX_RETRY_AFTER: Final = 24 * 3600.0
+
+
+def bounded_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """A Retry-After header's wait in seconds, clamped to [0, a day]; None when absent,
+    unreadable or not finite, so an "inf" never reaches a scheduler."""
+    seconds = read_retry_after(value, now=now)
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
 def status_kind(
     status: int,
     *,

@@ -35,12 +35,11 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import httpx
 
-from integrations.provider_http import read_retry_after, status_kind
+from integrations.provider_http import bounded_retry_after, status_kind
 
 log = logging.getLogger("integrations.crm")
 
@@ -107,11 +106,8 @@ def is_transient(error: BaseException) -> bool:
 Classifier = Callable[[httpx.Response, str], CrmError | None]
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110), never
-    negative."""
-    seconds = read_retry_after(value, now=now)
-    return None if seconds is None else max(0.0, seconds)
+# Shared with messaging: clamped to [0, a day], None when not a finite wait.
+parse_retry_after = bounded_retry_after
 
 
 class CrmHttp:

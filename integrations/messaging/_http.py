@@ -9,16 +9,14 @@ dropped while waiting), the message may have gone, and the outcome is ambiguous.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Final
 
 import httpx
 
 from integrations.messaging.errors import ProviderAuthError, ProviderTransientError
-from integrations.provider_http import read_retry_after
+from integrations.provider_http import bounded_retry_after
 from integrations.senders import AmbiguousSendError, PermanentSendError
 
 # Connecting is quick or not happening; an answer from a send API comes in well under 10 s.
@@ -26,8 +24,6 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT: Final = "referral-engine"
 # Sent by the clients the senders make themselves; an injected client keeps its own headers.
 CLIENT_HEADERS: Final[Mapping[str, str]] = {"User-Agent": USER_AGENT}
-# A provider asking for more than a day is treated as asking for a day.
-MAX_RETRY_AFTER: Final = 24 * 3600.0
 E164: Final = re.compile(r"^\+[1-9][0-9]{4,14}$")
 
 
@@ -86,13 +82,7 @@ def exchange(
         raise AmbiguousSendError(f"{provider}: transport failure ({type(exc).__name__})") from None
 
 
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """A Retry-After header's wait in seconds: delay-seconds or an HTTP date (RFC 9110),
-    clamped to [0, a day]; None when absent, unreadable or not finite."""
-    seconds = read_retry_after(value, now=now)
-    if seconds is None or not math.isfinite(seconds):
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+retry_after_seconds = bounded_retry_after
 
 
 def int_code(value: object) -> int | None:
