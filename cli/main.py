@@ -15,6 +15,7 @@ from cli import context
 from cli import flows as flows_cli
 from cli.campaigns import campaigns_app
 from cli.errors import UserError, friendly
+from cli.experiments import experiments_app
 from cli.export import export_command
 from cli.outbox import outbox_app
 from cli.output import console, print_json
@@ -50,6 +51,7 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(review_app, name="review")
+app.add_typer(experiments_app, name="experiments")
 app.command("report")(report_command)
 app.command("export")(export_command)
 app.command("web")(web_command)
