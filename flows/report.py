@@ -1,5 +1,5 @@
-"""The referral report on a schedule: each program's funnel, money, leaderboard and fraud
-figures as Prefect artifacts, so marketing ops read them in the UI."""
+"""The referral report on a schedule: each program's funnel, money, leaderboard, channels,
+campaigns and fraud figures as Prefect artifacts, so marketing ops read them in the UI."""
 
 from __future__ import annotations
 
@@ -72,8 +72,28 @@ def _markdown(section: dict[str, Any]) -> str:
             f"| {e['position']} | {e['advocate']} | {e['referrals']} |"
             for e in section["top_referrers"]
         ),
+        *_segments("channel", section["by_channel"]),
+        *_segments("campaign", section["by_campaign"]),
         "",
         f"Fraud: {section['fraud']['flagged']:,} held for review, "
         f"{section['fraud']['rejected']:,} rejected.",
     ]
     return "\n".join(lines)
+
+
+def _segments(label: str, rows: list[dict[str, Any]]) -> list[str]:
+    """A channel or campaign table: its funnel's last steps and its money."""
+    if not rows:
+        return []
+    return [
+        "",
+        f"| {label} | invited | link clicks | sign-ups | purchases | revenue | cost | ROI |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {r['name'].replace('_', ' ')} | {r['funnel']['invitations_sent']:,} "
+            f"| {r['funnel']['link_clicks']:,} | {r['funnel']['signups']:,} "
+            f"| {r['funnel']['purchases']:,} | {r['revenue_minor']:,} | {r['cost_minor']:,} "
+            f"| {percent_text(r['roi'])} |"
+            for r in rows
+        ),
+    ]

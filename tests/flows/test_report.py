@@ -25,3 +25,5 @@ def test_the_report_flow_publishes_each_program(engine, flow_env):
     artifacts = asyncio.run(_artifacts())
     assert {"report-friends", "report-programs"} <= set(artifacts)
     assert "ADV" in artifacts["report-friends"].data
+    # The friend came by the emailed link and bought: one row of the channel table.
+    assert "| email | 0 | 1 | 1 | 1 |" in artifacts["report-friends"].data
