@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import func, literal, or_, select, text, union, union_all
 from sqlalchemy.orm import Session
 
+from db.engine import is_postgres
 from db.models import Conversion, Customer, FraudSignal, Referral
 from db.statements import among, bulk_update
 from db.types import utcnow
@@ -30,31 +31,38 @@ def shared_attributes(
     session: Session, program_id: int, max_holders: int
 ) -> list[tuple[int, str, str]]:
     """(customer, kind, value) for devices, cards and addresses that two to `max_holders` of
-    the program's customers share: the only ones that can merge anybody."""
+    the program's customers share: the only ones that can merge anybody.
+
+    One statement: each kind's distinct (customer, value) pairs are read once, and a window
+    count of each value's holders keeps the shared ones (a GROUP BY joined back would read
+    the pairs twice)."""
     involved = union(
         select(Referral.referrer_id.label("id")).where(Referral.program_id == program_id),
         select(Referral.referee_id).where(Referral.program_id == program_id),
     ).subquery()
-    links: list[tuple[int, str, str]] = []
-    for kind, owner, column in (
-        ("device", Conversion.customer_id, Conversion.device_id),
-        ("payment", Conversion.customer_id, Conversion.payment_fingerprint),
-        ("address", Customer.id, Customer.address_hash),
-    ):
-        held = (
-            select(owner.label("customer"), column.label("value"))
+    held = union_all(
+        *(
+            select(owner.label("customer"), literal(kind).label("kind"), column.label("value"))
             .where(owner.in_(select(involved.c.id)), column.is_not(None))
             .distinct()
-            .subquery()
+            for kind, owner, column in (
+                ("device", Conversion.customer_id, Conversion.device_id),
+                ("payment", Conversion.customer_id, Conversion.payment_fingerprint),
+                ("address", Customer.id, Customer.address_hash),
+            )
         )
-        shared = (
-            select(held.c.value).group_by(held.c.value).having(func.count().between(2, max_holders))
+    ).subquery()
+    holders = func.count().over(partition_by=(held.c.kind, held.c.value)).label("holders")
+    counted = select(held.c.customer, held.c.kind, held.c.value, holders).subquery()
+    if is_postgres(session):
+        # A program's pairs are hashed and sorted in memory, not in batches on disk.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+    rows = session.connection().execute(
+        select(counted.c.customer, counted.c.kind, counted.c.value).where(
+            counted.c.holders.between(2, max_holders)
         )
-        rows = session.execute(
-            select(held.c.customer, held.c.value).where(held.c.value.in_(shared))
-        )
-        links += [(customer, kind, value) for customer, value in rows]
-    return links
+    )
+    return [(customer, kind, value) for customer, kind, value in rows]
 
 
 def signalled(session: Session, referral_ids: list[int]) -> set[tuple[int, str]]:
