@@ -234,17 +234,19 @@ class _Batch:
         return max(clicks, key=lambda t: t.occurred_at).referrer_host if clicks else None
 
     def _channel(self, conversion: q.PendingConversion, point: TouchPoint, how: str) -> str | None:
-        """The referral's source: promo_code, else the channel of the latest click on the
-        attributed advocate's link."""
-        if how == "promo_code":
-            return "promo_code"
+        """The referral's source: the channel of the referee's latest click on the attributed
+        code's link, else promo_code for a code that came without a click (typed at
+        checkout). A shop that passes the code on from the link's landing page still gets
+        the link's channel."""
         clicks = [
             t
             for t in self.by_visitor.get(conversion.visitor_id or "", [])
             + self.by_device.get(conversion.device_id or "", [])
             if t.code_id == point.code_id and t.occurred_at <= conversion.occurred_at
         ]
-        return max(clicks, key=lambda t: t.occurred_at).channel if clicks else None
+        if clicks:
+            return max(clicks, key=lambda t: t.occurred_at).channel
+        return "promo_code" if how == "promo_code" else None
 
     def _attributions(self, conversion: q.PendingConversion) -> dict[int, tuple[TouchPoint, str]]:
         """Per program: a promo code typed at checkout wins, else the model over clicks."""
