@@ -42,13 +42,14 @@ def lines(
     height: int = 220,
 ) -> Markup:
     """One polyline per named series over shared x labels (weeks, months), with a legend."""
-    left, bottom, top_pad = 40, 30, 30
-    plot_w, plot_h = width - left - 10, height - bottom - top_pad
+    # The right margin holds half of the last x label, which is centred on its point.
+    left, right, bottom, top_pad = 40, 30, 30, 30
+    plot_w, plot_h = width - left - right, height - bottom - top_pad
     peak = max((v for _, values in series for v in values), default=0) or 1
     step = plot_w / max(len(labels) - 1, 1)
     parts = [_open(width, height, title)]
     parts.append(
-        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}"'
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}"'
         f' stroke="{_MUTED}"/>'
         f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end" fill="{_MUTED}">{peak:,}</text>'
     )
