@@ -22,8 +22,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from db.engine import is_postgres
 from db.models import Advocate, Customer, Program, ReferralCode
@@ -35,18 +37,46 @@ from referral.scoring import CAPS, PROMOTER_MIN_NPS, ScoreWeights
 MAX_CODE_ATTEMPTS = 5
 
 
+class _Greatest(FunctionElement[Any]):
+    """GREATEST(a, b), which SQLite spells MAX(a, b). A CASE would repeat its operands, and
+    over a million rows the nested caps evaluated each input four times."""
+
+    inherit_cache = True
+    type = Float()
+
+
+class _Least(FunctionElement[Any]):
+    """LEAST(a, b), which SQLite spells MIN(a, b)."""
+
+    inherit_cache = True
+    type = Float()
+
+
+@compiles(_Greatest)
+def _greatest(element: _Greatest, compiler: Any, **kw: Any) -> str:
+    return f"GREATEST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Greatest, "sqlite")
+def _greatest_sqlite(element: _Greatest, compiler: Any, **kw: Any) -> str:
+    return f"MAX({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Least)
+def _least(element: _Least, compiler: Any, **kw: Any) -> str:
+    return f"LEAST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Least, "sqlite")
+def _least_sqlite(element: _Least, compiler: Any, **kw: Any) -> str:
+    return f"MIN({compiler.process(element.clauses, **kw)})"
+
+
 def score_expression(weights: ScoreWeights) -> ColumnElement[Any]:
     """The SQL twin of referral.scoring.score."""
 
-    # CASE rather than LEAST/GREATEST, which SQLite spells MIN/MAX.
-    def least(a: Any, b: Any) -> Any:
-        return case((a < b, a), else_=b)
-
-    def greatest(a: Any, b: Any) -> Any:
-        return case((a > b, a), else_=b)
-
     def capped(value: Any, cap: float) -> Any:
-        return least(greatest(cast(value, Float), 0.0), float(cap)) / float(cap)
+        return _Least(_Greatest(cast(value, Float), 0.0), float(cap)) / float(cap)
 
     c = Customer
     promoter = case((func.coalesce(c.nps_score, 0) >= PROMOTER_MIN_NPS, 1.0), else_=0.0)
