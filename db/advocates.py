@@ -52,24 +52,18 @@ class _Least(FunctionElement[Any]):
     type = Float()
 
 
-@compiles(_Greatest)
-def _greatest(element: _Greatest, compiler: Any, **kw: Any) -> str:
-    return f"GREATEST({compiler.process(element.clauses, **kw)})"
+def _spelled(function: type[FunctionElement[Any]], everywhere: str, sqlite: str) -> None:
+    """Compile `function(a, b)` under its SQLite name there, its standard name elsewhere."""
+
+    def compile_(element: FunctionElement[Any], compiler: Any, **kw: Any) -> str:
+        name = sqlite if compiler.dialect.name == "sqlite" else everywhere
+        return f"{name}({compiler.process(element.clauses, **kw)})"
+
+    compiles(function)(compile_)
 
 
-@compiles(_Greatest, "sqlite")
-def _greatest_sqlite(element: _Greatest, compiler: Any, **kw: Any) -> str:
-    return f"MAX({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Least)
-def _least(element: _Least, compiler: Any, **kw: Any) -> str:
-    return f"LEAST({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Least, "sqlite")
-def _least_sqlite(element: _Least, compiler: Any, **kw: Any) -> str:
-    return f"MIN({compiler.process(element.clauses, **kw)})"
+_spelled(_Greatest, "GREATEST", "MAX")
+_spelled(_Least, "LEAST", "MIN")
 
 
 def score_expression(weights: ScoreWeights) -> ColumnElement[Any]:

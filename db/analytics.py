@@ -6,20 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from db.models import Conversion, Customer, Invitation, Referral, RewardGrant, Touch
+from db.breakdowns import ACQUIRED, REWARD_COST, Segment, by_channel, issued_rewards
+from db.models import Conversion, Customer, Referral, RewardGrant
 from referral.analytics.cohorts import CustomerOrders, Order
 from referral.analytics.funnel import FunnelCounts
 from referral.analytics.leaderboards import AdvocateTally, Success
 from referral.analytics.roi import RewardCostRow
 from referral.analytics.timing import Conversion as TimedReferral
 from referral.programs import RewardType
-
-# A referral that paid off, or will once its hold ends.
-ACQUIRED = ("qualified", "approved", "rewarded")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,88 +37,42 @@ class ProgramFigures:
     successes: tuple[AdvocateTally, ...]
     fraud: FraudCounts
     channels: dict[str, int]  # link clicks by channel
+    by_channel: tuple[Segment, ...]
 
 
 def program_figures(
     session: Session, program_id: int, currency: str, since: datetime
 ) -> ProgramFigures:
     """Everything from `since` on (referrals by when they were made, money by when it
-    moved)."""
-    invited = session.execute(
+    moved). The funnel, referrals and revenue are the sums of the channels' figures, which
+    count every invitation, click and referral once."""
+    channels = tuple(by_channel(session, program_id, currency, since))
+    flagged, rejected = session.execute(
         select(
-            func.count(),
-            func.count(Invitation.opened_at),
-            func.count(Invitation.clicked_at),
-        ).where(Invitation.program_id == program_id, Invitation.created_at >= since)
-    ).one()
-    clicks: dict[str, int] = {}
-    for channel, n in session.execute(
-        select(Touch.channel, func.count())
-        .where(Touch.program_id == program_id, Touch.kind == "click", Touch.occurred_at >= since)
-        .group_by(Touch.channel)
-    ):
-        clicks[channel or "unknown"] = clicks.get(channel or "unknown", 0) + n
-    made = and_(Referral.program_id == program_id, Referral.referred_at >= since)
-    referrals, acquired, flagged, rejected = session.execute(
-        select(
-            func.count(),
-            func.count(case((Referral.status.in_(ACQUIRED), 1))),
             func.count(case((Referral.status == "flagged", 1))),
             func.count(case((Referral.status == "rejected", 1))),
-        ).where(made)
+        ).where(Referral.program_id == program_id, Referral.referred_at >= since)
     ).one()
+    referrals = sum(s.signups for s in channels)
+    acquired = sum(s.purchases for s in channels)
     return ProgramFigures(
         funnel=FunnelCounts(
-            invitations_sent=invited[0],
-            invitations_opened=invited[1],
-            invitations_clicked=invited[2],
-            link_clicks=sum(clicks.values()),
+            invitations_sent=sum(s.invitations[0] for s in channels),
+            invitations_opened=sum(s.invitations[1] for s in channels),
+            invitations_clicked=sum(s.invitations[2] for s in channels),
+            link_clicks=sum(s.link_clicks for s in channels),
             signups=referrals,
             purchases=acquired,
         ),
         referrals=referrals,
         acquired=acquired,
-        revenue_minor=int(session.scalar(referred_revenue(program_id, currency, since)) or 0),
+        revenue_minor=sum(s.revenue_minor for s in channels),
         costs=_costs(session, program_id, since),
         successes=successes(session, program_id, since),
         fraud=FraudCounts(flagged=flagged, rejected=rejected),
-        channels=clicks,
+        channels={s.name: s.link_clicks for s in channels if s.link_clicks},
+        by_channel=channels,
     )
-
-
-def referred_revenue(program_id: int, currency: str, since: datetime) -> Select[tuple[int]]:
-    """Purchases by referees at or after their referral, less their refunds; only referrals
-    that were not voided, rejected or flagged, in the program's currency. A query, so the
-    breakdowns can group it by channel or campaign."""
-    signed = case(
-        (Conversion.kind == "refund", -Conversion.amount_minor), else_=Conversion.amount_minor
-    )
-    return (
-        select(func.coalesce(func.sum(signed), 0))
-        .select_from(Conversion)
-        .join(Referral, Referral.referee_id == Conversion.customer_id)
-        .where(
-            Referral.program_id == program_id,
-            Referral.status.in_(ACQUIRED),
-            Conversion.kind.in_(("purchase", "refund")),
-            Conversion.currency == currency,
-            Conversion.occurred_at >= Referral.referred_at,
-            Conversion.occurred_at >= since,
-        )
-    )
-
-
-def issued_rewards(program_id: int, since: datetime) -> ColumnElement[bool]:
-    """Rewards that cost something: issued ones. A clawed-back reward is worth nothing (the
-    reversal)."""
-    return and_(
-        RewardGrant.program_id == program_id,
-        RewardGrant.status == "issued",
-        RewardGrant.created_at >= since,
-    )
-
-
-REWARD_COST = (RewardGrant.reward_type, RewardGrant.currency, func.sum(RewardGrant.amount_minor))
 
 
 def _costs(session: Session, program_id: int, since: datetime) -> tuple[RewardCostRow, ...]:
@@ -131,19 +84,32 @@ def _costs(session: Session, program_id: int, since: datetime) -> tuple[RewardCo
     return tuple(RewardCostRow(RewardType(kind), cur, int(total)) for kind, cur, total in rows)
 
 
-def successes(session: Session, program_id: int, since: datetime) -> tuple[AdvocateTally, ...]:
-    """Per advocate: successful referrals and when the last of them counted (its qualifying
-    purchase), the leaderboard's tie-break."""
-    purchase = aliased(Conversion)
-    rows = session.execute(
-        select(Referral.referrer_id, func.count(), func.max(purchase.occurred_at))
-        .join(purchase, purchase.id == Referral.qualifying_conversion_id)
+# A referral's qualifying purchase, for the queries on referrals that paid off.
+PURCHASE = aliased(Conversion, name="qualifying_purchase")
+
+
+def _paid_off(program_id: int, since: datetime, *columns: Any) -> Select[Any]:
+    """`columns` of the program's referrals that paid off, joined to their qualifying
+    purchase (`PURCHASE`), those purchases from `since` on."""
+    return (
+        select(*columns)
+        .select_from(Referral)
+        .join(PURCHASE, PURCHASE.id == Referral.qualifying_conversion_id)
         .where(
             Referral.program_id == program_id,
             Referral.status.in_(ACQUIRED),
-            purchase.occurred_at >= since,
+            PURCHASE.occurred_at >= since,
         )
-        .group_by(Referral.referrer_id)
+    )
+
+
+def successes(session: Session, program_id: int, since: datetime) -> tuple[AdvocateTally, ...]:
+    """Per advocate: successful referrals and when the last of them counted (its qualifying
+    purchase), the leaderboard's tie-break."""
+    rows = session.execute(
+        _paid_off(
+            program_id, since, Referral.referrer_id, func.count(), func.max(PURCHASE.occurred_at)
+        ).group_by(Referral.referrer_id)
     )
     return tuple(AdvocateTally(advocate, int(n), at) for advocate, n, at in rows)
 
@@ -169,18 +135,7 @@ def activity_times(
             )
         )
     )
-    purchase = aliased(Conversion)
-    acquired = list(
-        session.scalars(
-            select(purchase.occurred_at)
-            .join(Referral, Referral.qualifying_conversion_id == purchase.id)
-            .where(
-                Referral.program_id == program_id,
-                Referral.status.in_(ACQUIRED),
-                purchase.occurred_at >= since,
-            )
-        )
-    )
+    acquired = list(session.scalars(_paid_off(program_id, since, PURCHASE.occurred_at)))
     return made, acquired
 
 
@@ -228,15 +183,9 @@ def customer_orders(
 
 def conversion_delays(session: Session, program_id: int, since: datetime) -> list[TimedReferral]:
     """Referral to qualifying purchase, for the referrals acquired since `since`."""
-    purchase = aliased(Conversion)
     rows = session.execute(
-        select(Referral.referred_at, purchase.occurred_at)
-        .join(purchase, purchase.id == Referral.qualifying_conversion_id)
-        .where(
-            Referral.program_id == program_id,
-            Referral.status.in_(ACQUIRED),
-            purchase.occurred_at >= since,
-            purchase.occurred_at >= Referral.referred_at,
+        _paid_off(program_id, since, Referral.referred_at, PURCHASE.occurred_at).where(
+            PURCHASE.occurred_at >= Referral.referred_at
         )
     )
     return [TimedReferral(made, bought) for made, bought in rows]
@@ -245,14 +194,5 @@ def conversion_delays(session: Session, program_id: int, since: datetime) -> lis
 def success_events(session: Session, program_id: int, since: datetime) -> list[Success]:
     """Each successful referral as (advocate, when its purchase qualified): the monthly
     leaderboards' rows."""
-    purchase = aliased(Conversion)
-    rows = session.execute(
-        select(Referral.referrer_id, purchase.occurred_at)
-        .join(purchase, purchase.id == Referral.qualifying_conversion_id)
-        .where(
-            Referral.program_id == program_id,
-            Referral.status.in_(ACQUIRED),
-            purchase.occurred_at >= since,
-        )
-    )
+    rows = session.execute(_paid_off(program_id, since, Referral.referrer_id, PURCHASE.occurred_at))
     return [Success(advocate, at) for advocate, at in rows]

@@ -12,21 +12,21 @@ queries each.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from db.analytics import ACQUIRED, REWARD_COST, issued_rewards, referred_revenue
-from db.models import Campaign, Invitation, Referral, RewardGrant, Touch
+from db.models import Campaign, Conversion, Invitation, Referral, RewardGrant, Touch
 from referral.analytics.funnel import FunnelCounts
 from referral.analytics.roi import RewardCostRow
 from referral.programs import RewardType
 
+# A referral that paid off, or will once its hold ends.
+ACQUIRED = ("qualified", "approved", "rewarded")
 UNKNOWN = "unknown"  # a link shared without a channel, or figures from before channels
 
 
@@ -49,7 +49,7 @@ class Segment:
         return FunnelCounts(sent, opened, clicked, self.link_clicks, self.signups, self.purchases)
 
 
-class _Segments(defaultdict[Any, Segment]):
+class _Segments(dict[Any, Segment]):
     def __missing__(self, key: Any) -> Segment:
         self[key] = Segment(str(key))
         return self[key]
@@ -155,6 +155,41 @@ def by_campaign(session: Session, program_id: int, currency: str, since: datetim
     ):
         found[campaign_id].costs.append(RewardCostRow(RewardType(kind), cur, int(amount)))
     return list(found.values())
+
+
+def referred_revenue(program_id: int, currency: str, since: datetime) -> Select[tuple[int]]:
+    """Purchases by referees at or after their referral, less their refunds; only referrals
+    that were not voided, rejected or flagged, in the program's currency. A query, so the
+    breakdowns can group it by channel or campaign."""
+    signed = case(
+        (Conversion.kind == "refund", -Conversion.amount_minor), else_=Conversion.amount_minor
+    )
+    return (
+        select(func.coalesce(func.sum(signed), 0))
+        .select_from(Conversion)
+        .join(Referral, Referral.referee_id == Conversion.customer_id)
+        .where(
+            Referral.program_id == program_id,
+            Referral.status.in_(ACQUIRED),
+            Conversion.kind.in_(("purchase", "refund")),
+            Conversion.currency == currency,
+            Conversion.occurred_at >= Referral.referred_at,
+            Conversion.occurred_at >= since,
+        )
+    )
+
+
+def issued_rewards(program_id: int, since: datetime) -> ColumnElement[bool]:
+    """Rewards that cost something: issued ones. A clawed-back reward is worth nothing (the
+    reversal)."""
+    return and_(
+        RewardGrant.program_id == program_id,
+        RewardGrant.status == "issued",
+        RewardGrant.created_at >= since,
+    )
+
+
+REWARD_COST = (RewardGrant.reward_type, RewardGrant.currency, func.sum(RewardGrant.amount_minor))
 
 
 def _campaign_window(ids: Iterable[int]) -> Any:

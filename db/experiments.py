@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from db.analytics import ACQUIRED
+from db.breakdowns import ACQUIRED
 from db.models import Conversion, ExperimentExposure, Referral, RewardGrant
 from db.statements import bulk_insert
 from referral.experiments.incrementality import GroupOutcome

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from db.analytics import ACQUIRED
+from db.breakdowns import ACQUIRED
 from db.models import Advocate, Customer, Program, Referral, ReferralCode, RewardGrant, Touch
 from db.rewards import Balance, balances
 

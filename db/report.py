@@ -22,7 +22,7 @@ from db.analytics import (
     program_figures,
     success_events,
 )
-from db.breakdowns import Segment, by_campaign, by_channel
+from db.breakdowns import Segment, by_campaign
 from db.experiments import arm_outcomes
 from db.programs import LoadedProgram, Programs
 from db.reviews import backlog
@@ -115,7 +115,7 @@ def program_report(
             for p in monthly_made.points
         ],
         "seasonal": [asdict(p) for p in by_month_of_year(monthly_made)],
-        "by_channel": _channels(by_channel(session, loaded.id, currency, since), price),
+        "by_channel": _channels(list(figures.by_channel), price),
         "by_campaign": [price.segment(c) for c in by_campaign(session, loaded.id, currency, since)],
         "fraud": {"flagged": figures.fraud.flagged, "rejected": figures.fraud.rejected},
         "experiment": _experiment(session, loaded),

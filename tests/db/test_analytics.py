@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from db.analytics import ACQUIRED, program_figures
+from db.analytics import program_figures
+from db.breakdowns import ACQUIRED
 from db.models import Conversion, Referral, RewardGrant, Touch
 from db.report import report
 from tests.db.helpers import NOW, advocate_with_code, event, referred_purchase, run_pipeline

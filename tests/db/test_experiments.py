@@ -53,13 +53,18 @@ def _refer(session, code, referee):
     )  # fmt: skip
 
 
-def test_the_arm_decides_the_reward_and_the_holdout_is_never_invited(session):
-    loaded, codes = _program_with_advocates(session)
-    spec = loaded.config.experiment.spec()
+def _invite_everyone(session, loaded):
+    """One scheduled invitation round: it is what exposes advocates to their arm."""
     invitation_batch(
         session, loaded.slug, "scheduled", after_customer=0, batch_size=100,
         public_base_url="https://r.example",
     )  # fmt: skip
+
+
+def test_the_arm_decides_the_reward_and_the_holdout_is_never_invited(session):
+    loaded, codes = _program_with_advocates(session)
+    spec = loaded.config.experiment.spec()
+    _invite_everyone(session, loaded)
     arms = {cid: assign(spec, cid) for cid in codes}
     held = {cid for cid, a in arms.items() if a.holdout}
     invited = set(session.scalars(select(Invitation.customer_id)))
@@ -90,10 +95,7 @@ def test_the_arm_decides_the_reward_and_the_holdout_is_never_invited(session):
 
 def test_the_report_compares_the_arms_and_the_holdout(session):
     loaded, codes = _program_with_advocates(session)
-    invitation_batch(
-        session, loaded.slug, "scheduled", after_customer=0, batch_size=100,
-        public_base_url="https://r.example",
-    )  # fmt: skip
+    _invite_everyone(session, loaded)
     spec = loaded.config.experiment.spec()
     doubled = [cid for cid in codes if assign(spec, cid).arm == "double"]
     for i, cid in enumerate(doubled[:3]):
@@ -120,10 +122,7 @@ def test_the_html_report_draws_each_arm_with_its_interval(session):
     from cli.html_report import render_html
 
     loaded, codes = _program_with_advocates(session)
-    invitation_batch(
-        session, loaded.slug, "scheduled", after_customer=0, batch_size=100,
-        public_base_url="https://r.example",
-    )  # fmt: skip
+    _invite_everyone(session, loaded)
     spec = loaded.config.experiment.spec()
     control = next(cid for cid in codes if assign(spec, cid).arm == "control")
     _refer(session, codes[control], "F0")
