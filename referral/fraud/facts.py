@@ -8,6 +8,7 @@ are the one exception (compared in memory, never written into evidence).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -91,7 +92,7 @@ class CustomerFacts:
         normalization is idempotent), `phone` in any form phonenumbers reads for
         `default_region`. Empty strings in the collections are dropped: a blank device id must
         not join every customer who lacks one."""
-        keys = email_keys(normalize_email(email)) if email else None
+        keys = _email_facts(email) if email else None
         return cls(
             customer_id=customer_id,
             external_id=external_id or None,
@@ -107,7 +108,15 @@ class CustomerFacts:
         )
 
 
+@functools.lru_cache(maxsize=131_072)
+def _email_facts(email: str) -> EmailKeys | None:
+    # An advocate is built again in every batch they refer in; the address does not change.
+    return email_keys(normalize_email(email))
+
+
 def _present(values: Iterable[str]) -> frozenset[str]:
+    if not values:  # most customers have no cards or addresses on file: skip the copy
+        return _EMPTY
     found = frozenset(values)
     if "" in found:
         found = found - {""}
