@@ -8,7 +8,6 @@ are the one exception (compared in memory, never written into evidence).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -92,7 +91,7 @@ class CustomerFacts:
         normalization is idempotent), `phone` in any form phonenumbers reads for
         `default_region`. Empty strings in the collections are dropped: a blank device id must
         not join every customer who lacks one."""
-        keys = _email_facts(email) if email else None
+        keys = email_keys(normalize_email(email)) if email else None
         return cls(
             customer_id=customer_id,
             external_id=external_id or None,
@@ -106,12 +105,6 @@ class CustomerFacts:
             ip_ua_hashes=_present(ip_ua_hashes),
             country=country.strip().upper() if country else None,
         )
-
-
-@functools.lru_cache(maxsize=131_072)
-def _email_facts(email: str) -> EmailKeys | None:
-    # An advocate is built again in every batch they refer in; the address does not change.
-    return email_keys(normalize_email(email))
 
 
 def _present(values: Iterable[str]) -> frozenset[str]:
