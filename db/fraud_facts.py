@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -20,8 +20,7 @@ from db.types import seconds_from_now
 _REWARD_WINDOW = timedelta(days=30)
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(NamedTuple):
     """A customer row, as far as the rules care."""
 
     id: int
@@ -96,10 +95,11 @@ def seen_with(session: Session, customer_ids: Collection[int]) -> dict[int, Seen
 
 @dataclass(slots=True)
 class Pace:
-    """An advocate's referrals in a program: (time, how many at that instant) from the
-    window's start, in time order, and how many there are in all."""
+    """An advocate's referrals in a program: the instant of each since the window's start,
+    in time order (an instant repeats once per referral made at it), and how many there are
+    in all."""
 
-    recent: list[tuple[datetime, int]]
+    recent: list[datetime]
     total: int
 
 
@@ -124,7 +124,7 @@ def advocate_pace(
         pace = found.setdefault((program_id, referrer_id), Pace([], 0))
         pace.total += int(n)
         if at is not None:
-            pace.recent.append((at, int(n)))
+            pace.recent.extend([at] * int(n))
     for pace in found.values():
         pace.recent.sort()
     return found

@@ -17,7 +17,6 @@ from referral.fraud.config import FraudConfig
 from referral.fraud.facts import CustomerFacts
 
 _HOUR = timedelta(hours=1)
-_ALL = 1 << 62  # a count larger than any: sorts after every pair at the same time
 # Per device, network or promo code: (time, customer) of each use, in time order.
 _Uses = dict[str, list[tuple[datetime, int]]]
 _DAY = timedelta(days=1)
@@ -67,7 +66,7 @@ class FraudFactsReader:
         c = candidate
         referrer, referee = self.customer(c.referrer_id), self.customer(c.referee_id)
         pace = self.pace.setdefault((c.program_id, c.referrer_id), q.Pace([], 0))
-        insort(pace.recent, (c.referred_at, 1))
+        insort(pace.recent, c.referred_at)
         pace.total += 1
         times = pace.recent
         referee_email = referee.email.normalized if referee.email else None
@@ -120,13 +119,11 @@ class FraudFactsReader:
         return self._customers[customer_id]
 
 
-def _within(times: list[tuple[datetime, int]], at: datetime, window: timedelta) -> int:
-    """How many referrals of the sorted (time, count) pairs fall in (at - window, at]."""
-    # (t, _ALL) sorts after every pair at t, so the slice takes all of `at` and none of the
-    # window's start.
-    first = bisect_right(times, (at - window, _ALL))
-    last = bisect_right(times, (at, _ALL))
-    return sum(n for _, n in times[first:last])
+def _within(times: list[datetime], at: datetime, window: timedelta) -> int:
+    """How many of the sorted instants fall in (at - window, at]: two bisections, however
+    busy the advocate (a sum over the window made a farm's thousandth referral cost a
+    thousand steps)."""
+    return bisect_right(times, at) - bisect_right(times, at - window)
 
 
 def _busiest(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from referral.fraud.facts import CustomerFacts
@@ -31,8 +31,7 @@ class Signal:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class ReferralFacts:
+class ReferralFacts(NamedTuple):
     """What the rules may look at; hashed or normalized values only, never raw PII.
 
     The first six fields are all the basic rule set reads. The rest feed

@@ -9,7 +9,7 @@ are the one exception (compared in memory, never written into evidence).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from referral.fraud.normalize import (
     EmailKeys,
@@ -22,8 +22,7 @@ from referral.fraud.normalize import (
 _EMPTY: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerFacts:
+class CustomerFacts(NamedTuple):
     """One side of a referral. Hashes are whatever the database stores (HMAC under the pepper);
     the rules only test them for equality, so any stable hash works.
 

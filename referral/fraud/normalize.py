@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from rapidfuzz import utils as fuzz_utils
 
@@ -99,8 +98,7 @@ _SKELETON: Final = str.maketrans(_LOOKALIKES)
 _FOREIGN: Final = frozenset(ch for ch in _LOOKALIKES if not _script_of(ch).startswith("LATIN"))
 
 
-@dataclass(frozen=True, slots=True)
-class EmailKeys:
+class EmailKeys(NamedTuple):
     """Every key the rules compare for one address; build with `email_keys`.
 
     `normalized` is the exact key (Gmail aliases folded), `similarity` drops a +tag on every
