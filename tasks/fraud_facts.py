@@ -4,10 +4,11 @@ advocate's fifth referral this hour) see the referrals created before them."""
 
 from __future__ import annotations
 
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ _HOUR = timedelta(hours=1)
 # Per device, network or promo code: (time, customer) of each use, in time order.
 _Uses = dict[str, list[tuple[datetime, int]]]
 _DAY = timedelta(days=1)
+_TIME = itemgetter(0)  # of a (time, customer) use
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +135,15 @@ def _busiest(
     window: timedelta,
 ) -> int:
     """The most distinct customers any one of `keys` brought in during (at - window, at]."""
-    return max(
-        (
-            len({customer for when, customer in uses.get(k, ()) if at - window < when <= at})
-            for k in keys
-        ),
-        default=0,
-    )
+    busiest = 0
+    for key in keys:
+        signed_up = uses.get(key)
+        if signed_up:
+            # Bisected, not scanned: an office network's list holds every sign-up of the day.
+            first = bisect_right(signed_up, at - window, key=_TIME)
+            last = bisect_right(signed_up, at, key=_TIME)
+            busiest = max(busiest, len({customer for _, customer in signed_up[first:last]}))
+    return busiest
 
 
 def _strangers(
@@ -148,4 +152,6 @@ def _strangers(
     """Distinct customers other than the code's owner who typed it within `window` either
     side of `at`: the uses already recorded after a referral count too, so the first
     strangers of a leak are caught with the rest."""
-    return len({c for when, c in uses if abs(when - at) <= window and c != owner})
+    first = bisect_left(uses, at - window, key=_TIME)
+    last = bisect_right(uses, at + window, key=_TIME)
+    return len({c for _, c in uses[first:last] if c != owner})

@@ -134,6 +134,27 @@ def test_a_promo_code_used_by_many_strangers_at_once_is_held_for_review(session)
     assert [_status(session, f"P{i}") for i in range(5)] == ["flagged"] * 5
 
 
+def test_the_coupon_window_holds_uses_exactly_its_length_away(session):
+    _, code = advocate_with_code(
+        session, fraud={"coupons": {"max_redemptions": 3, "window_hours": 1}}
+    )
+    for i in range(4):  # the first and the last are exactly an hour apart
+        _sign_up(session, code, f"P{i}", at=NOW + timedelta(minutes=20 * i), via="promo")
+    process_batch(session, 1000)
+    assert _status(session, "P0") == "flagged"
+
+
+def test_a_fourth_new_account_on_one_device_within_a_day_is_flagged(session):
+    _, code = advocate_with_code(session)
+    # Exactly a day before D2: outside D2's window, which would otherwise count four.
+    _sign_up(session, code, "D-OLD", at=NOW - timedelta(hours=20), device_id="dev-farm")
+    for i in range(5):
+        _sign_up(session, code, f"D{i}", at=NOW + timedelta(hours=2 * i), device_id="dev-farm")
+    process_batch(session, 1000)
+    flagged = ["VELOCITY_DEVICE_ACCOUNTS" in _reasons(session, f"D{i}") for i in range(5)]
+    assert flagged == [False, False, False, True, True]  # the default limit is 3 a day
+
+
 def test_a_couple_of_friends_typing_the_code_is_no_leak(session):
     _, code = advocate_with_code(session)
     for i in range(2):
