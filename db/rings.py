@@ -19,7 +19,8 @@ OPEN = ("pending", "qualified", "flagged")
 
 def program_referrals(session: Session, program_id: int) -> list[tuple[int, int, int, str]]:
     """(referral id, referrer, referee, status) of every referral in the program."""
-    rows = session.execute(
+    # Core rows (session.connection()): a program's every referral, no ORM bookkeeping.
+    rows = session.connection().execute(
         select(Referral.id, Referral.referrer_id, Referral.referee_id, Referral.status).where(
             Referral.program_id == program_id
         )

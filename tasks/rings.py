@@ -53,7 +53,7 @@ def sweep_program(session: Session, loaded: LoadedProgram) -> dict[str, int]:
             )
     if config.enabled("shared_attribute_ring"):
         groups = membership(shared_attribute_components(links, policy.ring_min_size, kinds=kinds))
-        for referral_id, referrer, referee, _status in referrals:
+        for referral_id, referrer, referee, _status in referrals if groups else ():
             size = component_size(groups, referrer, referee)
             if size:
                 signals.setdefault(referral_id, []).append(

@@ -36,10 +36,15 @@ def _on_possible_cycles(edges: Iterable[tuple[int, int]]) -> list[tuple[int, int
     nobody: those cannot lie on a cycle. Nearly every referee refers no one, so this leaves
     networkx a handful of edges instead of the whole program (linear time, unlike building
     the full graph, which cost more than the cycle search itself)."""
+    edges = [(referrer, referee) for referrer, referee in edges if referrer != referee]
+    # The first layer goes in bulk, with set operations: only edges between customers who
+    # both refer and are referred can lie on a cycle, and in a typical program that leaves
+    # the few referees who became advocates themselves.
+    refer_and_referred = {a for a, _ in edges} & {b for _, b in edges}
     successors: defaultdict[int, set[int]] = defaultdict(set)
     predecessors: defaultdict[int, set[int]] = defaultdict(set)
     for referrer, referee in edges:
-        if referrer != referee:
+        if referrer in refer_and_referred and referee in refer_and_referred:
             successors[referrer].add(referee)
             predecessors[referee].add(referrer)
     out_degree = {node: len(targets) for node, targets in successors.items()}
