@@ -7,9 +7,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from psycopg import adapters, postgres
+from psycopg.adapt import Dumper
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Integer,
     Select,
     Table,
     TableClause,
@@ -29,6 +32,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.types import UserDefinedType
 
 from db.engine import is_postgres
 
@@ -58,10 +62,43 @@ def among(session: Session, field: Any, values: Iterable[Any]) -> ColumnElement[
     parsing that statement costs more than running it.
     """
     wanted = list(values)
-    if is_postgres(session):
-        array = ARRAY(field.type)
-        return field == any_(cast(bindparam(None, wanted, type_=array), array))
-    return field.in_(wanted)
+    if not is_postgres(session):
+        return field.in_(wanted)
+    if isinstance(field.type, Integer):
+        # Bound as bigint[] with no cast: `integer = ANY(bigint[])` still uses the column's
+        # index, and a cast could be re-evaluated row by row where the test ends up a filter.
+        return field == any_(bindparam(None, wanted, type_=_IdArray()))
+    array = ARRAY(field.type)
+    return field == any_(cast(bindparam(None, wanted, type_=array), array))
+
+
+class _Ids(list[int]):
+    """Integer ids for one array parameter. psycopg dumps a plain list value by value, in
+    Python (a second and a half per million ids); these go as one text array literal, which
+    the server parses once when it binds the parameter."""
+
+
+class _IdsDumper(Dumper):
+    oid = postgres.types["int8"].array_oid
+
+    def dump(self, obj: Any) -> bytes:
+        return f"{{{','.join(map(str, obj))}}}".encode()
+
+
+adapters.register_dumper(_Ids, _IdsDumper)
+
+
+class _IdArray(UserDefinedType[list[int]]):
+    """The bound type of an id array: hands psycopg an `_Ids` (ARRAY's own bind processor
+    would copy it back into a plain list)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_: Any) -> str:
+        return "BIGINT[]"
+
+    def bind_processor(self, dialect: Any) -> Callable[[Any], _Ids]:
+        return _Ids
 
 
 # Below this many rows a staging table (four statements) costs more than it saves; a
