@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, select, text
 
+from bench.vacuum import as_autovacuum_would
 from db.advocates import enroll_top, issue_missing_codes
 from db.engine import make_engine, session_factory, transaction
 from db.migrate import upgrade
@@ -119,6 +120,7 @@ def _shop(
 
     activity = synthetic.generate_activity(people, seed=seed, now=now)
     record_activity(engine, labelled(activity), seed=seed, pepper=PEPPER, batch_size=batch_size)
+    as_autovacuum_would(engine, "customers", "touches", "conversions")
     return labels
 
 

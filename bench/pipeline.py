@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, select, text
 
+from bench.vacuum import as_autovacuum_would
 from db.advocates import enroll_top, issue_missing_codes
 from db.customers import upsert_customers
 from db.engine import make_engine, transaction
@@ -199,6 +200,7 @@ def _record(engine: Engine, conversions: int, advocates: int) -> None:
                 customer_source="crm",
                 pepper=PEPPER,
             )
+    as_autovacuum_would(engine, "customers", "touches", "conversions")
     console.print(
         f"set-up: {conversions:,} conversions recorded in "
         f"{time.perf_counter() - started:.1f} s (not timed below)"

@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from bench import pipeline
 from bench import report as report_bench
+from bench.vacuum import as_autovacuum_would
 from db.advocates import enroll_top, issue_missing_codes
 from db.customers import LOADED_COLUMNS
 from db.engine import make_engine, session_factory, transaction
@@ -110,7 +111,7 @@ def main() -> None:
             )
         )
 
-    _as_autovacuum_would(engine, "customers")
+    as_autovacuum_would(engine, "customers")
     with transaction(engine) as session:
         program = Programs(session).create(
             slug="bench",
@@ -170,15 +171,6 @@ def main() -> None:
         )
     console.print(table)
     console.print(f"peak memory (RSS): {peak_rss_mb():.0f} MB (target < 500 MB)")
-
-
-def _as_autovacuum_would(engine, table: str) -> None:
-    """VACUUM ANALYZE a freshly loaded table, untimed. A live server's autovacuum does this
-    after a large load; this machine's PostgreSQL runs with autovacuum off, and without it the
-    first scan after the load pays for marking a million rows visible, and the planner has
-    no statistics."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"VACUUM (ANALYZE) {table}"))
 
 
 def _copy_file(engine, path: Path, table: str) -> float:

@@ -49,7 +49,15 @@ def make_engine(
         echo=echo,
         pool_size=pool_size,
         pool_pre_ping=pre_ping,
-        connect_args={"prepare_threshold": 5 if prepare else None},
+        connect_args={
+            "prepare_threshold": 5 if prepare else None,
+            # Sessions in UTC, whatever the server's default: date arithmetic on timestamptz
+            # then cuts days at UTC midnight, and psycopg hands back datetimes in
+            # datetime.UTC itself, which its loader and UTCDateTime pass through untouched
+            # (a named zone such as Etc/UTC costs a conversion per value: 100k timestamps
+            # read in 120-160 ms instead of 70-90).
+            "options": "-c TimeZone=UTC",
+        },
     )
 
 

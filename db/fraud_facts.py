@@ -135,7 +135,7 @@ def referrer_rewards_last_30_days(
 ) -> dict[int, int]:
     if not referrer_ids:
         return {}
-    rows = session.execute(
+    rows = session.connection().execute(
         select(RewardGrant.beneficiary_id, func.count())
         .where(
             among(session, RewardGrant.beneficiary_id, referrer_ids),
@@ -149,28 +149,33 @@ def referrer_rewards_last_30_days(
 
 
 def sign_ups_from(
-    session: Session, devices: Collection[str], ip_hashes: Collection[str], since: datetime
+    session: Session,
+    devices: Collection[str],
+    ip_hashes: Collection[str],
+    since: datetime,
+    until: datetime,
 ) -> tuple[dict[str, list[tuple[datetime, int]]], dict[str, list[tuple[datetime, int]]]]:
-    """Sign-ups since `since` by device and by network: (time, customer) in time order."""
+    """Sign-ups from `since` to `until` by device and by network: (time, customer) in time
+    order."""
     return (
-        _sign_ups(session, Conversion.device_id, devices, since),
-        _sign_ups(session, Conversion.ip_hash, ip_hashes, since),
+        _sign_ups(session, Conversion.device_id, devices, since, until),
+        _sign_ups(session, Conversion.ip_hash, ip_hashes, since, until),
     )
 
 
 def _sign_ups(
-    session: Session, column: Any, values: Collection[str], since: datetime
+    session: Session, column: Any, values: Collection[str], since: datetime, until: datetime
 ) -> dict[str, list[tuple[datetime, int]]]:
     found: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
     if not values:
         return found
-    rows = session.execute(
+    rows = session.connection().execute(
         select(column, Conversion.occurred_at, Conversion.customer_id)
         .where(
             Conversion.kind == "signup",
             column.is_not(None),
             among(session, column, values),
-            Conversion.occurred_at >= since,
+            Conversion.occurred_at.between(since, until),
         )
         .order_by(Conversion.occurred_at)
     )
@@ -188,7 +193,7 @@ def promo_uses(
     uses: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
     if not codes:
         return uses
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Conversion.referral_code, Conversion.occurred_at, Conversion.customer_id)
         .where(
             Conversion.referral_code.is_not(None),

@@ -47,18 +47,19 @@ class FraudFactsReader:
         referees = {c.referee_id for c in candidates}
         programs = {c.program_id for c in candidates}
         first = min(c.referred_at for c in candidates)
+        last = max(c.referred_at for c in candidates)
         self.identities = q.identities(session, referrers | referees)
         self.seen = q.seen_with(session, referrers | referees)
         self.pace = q.advocate_pace(session, programs, referrers, first - _DAY)
         self.rewards = q.referrer_rewards_last_30_days(session, referrers)
         devices = {d for r in referees for d in self.seen[r].device_ids}
         ips = {i for r in referees for i in self.seen[r].ip_hashes}
+        # Each referral counts the day up to its own instant: nothing after the last.
         self.sign_ups_by_device, self.sign_ups_by_ip = q.sign_ups_from(
-            session, devices, ips, first - _DAY
+            session, devices, ips, first - _DAY, last
         )
         widest = max(c.config.coupons.window_hours for c in candidates)
         codes = {c.promo_code for c in candidates if c.promo_code}
-        last = max(c.referred_at for c in candidates)
         self.promo = q.promo_uses(
             session, codes, first - timedelta(hours=widest), last + timedelta(hours=widest)
         )
