@@ -2,6 +2,7 @@
 refunded: nothing twice, nothing lost, the ledger balanced."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -113,13 +114,8 @@ def test_a_referral_keeps_the_rules_it_was_made_under(session):
     loaded, code = advocate_with_code(session)
     referred_purchase(session, code)
     process_batch(session, 1000, BasicRuleSet())
-    Programs(session).apply(
-        loaded.config.model_copy(
-            update={
-                "referrer_reward": loaded.config.referrer_reward.model_copy(update={"amount": 50})
-            }
-        )
-    )
+    richer = loaded.config.referrer_reward.model_copy(update={"amount": Decimal("50")})
+    Programs(session).apply(loaded.config.model_copy(update={"referrer_reward": richer}))
     grant_batch(session, 1000)
     amount = session.scalar(select(RewardGrant.amount_minor).where(RewardGrant.role == "referrer"))
     assert amount == 1000
