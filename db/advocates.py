@@ -140,21 +140,40 @@ def enroll_top(
         # work_mem sorts all of them on disk instead.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     _insert_from(
-        session, Advocate, ["program_id", "customer_id", "score", "enrolled_via"], candidates
+        session,
+        Advocate,
+        ["program_id", "customer_id", "score", "enrolled_via"],
+        candidates,
+        order_by=("customer_id",),
     )
     after = _advocate_count(session, program_id)
     return Enrolment(enrolled=after - before, already_enrolled=before)
 
 
-def _insert_from(session: Session, model: Any, columns: list[str], query: Select[Any]) -> None:
+def _insert_from(
+    session: Session,
+    model: Any,
+    columns: list[str],
+    query: Select[Any],
+    order_by: tuple[str, ...] = (),
+) -> None:
     """INSERT ... SELECT, skipping rows that hit a unique key. On PostgreSQL the SELECT runs
     first on its own, in a CREATE TABLE AS, which may use parallel workers; the SELECT of an
-    INSERT never does."""
+    INSERT never does.
+
+    `order_by` is the order the rows go in. In the order of a foreign key, each row's key
+    check (which locks the referenced row) and index entries land on the pages the row
+    before touched: enrolling the top 100k of 1M customers in customer order instead of
+    score order took 3.9-4.0 s instead of 4.3-4.6 s."""
     if not is_postgres(session):
         session.execute(insert_ignore(session, model).from_select(columns, query))
         return
     with materialized(session, f"_into_{model.__tablename__}", query) as rows:
-        session.execute(insert_ignore(session, model).from_select(columns, select(rows)))
+        session.execute(
+            insert_ignore(session, model).from_select(
+                columns, select(rows).order_by(*(rows.c[c] for c in order_by))
+            )
+        )
 
 
 def count_eligible(
