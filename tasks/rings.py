@@ -40,6 +40,7 @@ def find_rings(database_url: str) -> dict[str, int]:
 def sweep_program(session: Session, loaded: LoadedProgram) -> dict[str, int]:
     config = loaded.config.fraud
     policy = Policy.of(config)
+    q.refresh_statistics(session)
     referrals = q.program_referrals(session, loaded.id)
     links = q.shared_attributes(session, loaded.id, config.rings.max_customers_per_attribute)
     kinds = config.rings.attribute_kinds
