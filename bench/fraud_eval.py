@@ -36,7 +36,7 @@ from integrations.crm import synthetic
 from referral.scoring import ScoreWeights
 from tasks.conversions import process_batch
 from tasks.crm import load_customers
-from tasks.rings import sweep_program
+from tasks.rings import sweep_programs
 from tasks.simulate import record_activity
 
 console = Console(width=150)
@@ -137,7 +137,7 @@ def _check(engine: Engine, batch_size: int) -> tuple[int, float]:
         fraud_seconds += summary.fraud_seconds
     started = time.perf_counter()
     with transaction(engine) as session:
-        sweep_program(session, Programs(session).get("friends"))
+        sweep_programs(session)  # the program, as find_rings sweeps it
     return processed, fraud_seconds + time.perf_counter() - started
 
 

@@ -30,7 +30,7 @@ from referral.events import Event
 from referral.scoring import ScoreWeights
 from tasks.conversions import process_batch
 from tasks.rewards import grant_batch, issue_batch
-from tasks.rings import sweep_program
+from tasks.rings import sweep_programs
 
 console = Console(width=150)
 PEPPER = b"bench-pepper"
@@ -78,7 +78,7 @@ def measure(
     attributed = time.perf_counter() - started
     mark = time.perf_counter()
     with transaction(engine) as session:
-        sweep_program(session, Programs(session).get("bench"))
+        sweep_programs(session)  # the program, as find_rings sweeps it
     swept = time.perf_counter() - mark
     stages.append(("attribute + validate + fraud + ring sweep", processed, attributed + swept))
     stages.append(("  of which fraud: facts and rules per batch", processed, fraud_seconds))

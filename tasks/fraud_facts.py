@@ -130,7 +130,7 @@ def _within(times: list[datetime], at: datetime, window: timedelta) -> int:
 
 
 def _busiest(
-    uses: dict[str, list[tuple[datetime, int]]],
+    uses: _Uses,
     keys: frozenset[str],
     at: datetime,
     window: timedelta,

@@ -27,20 +27,25 @@ from tasks.base import database_task
 
 @database_task("find-referral-rings")
 def find_rings(database_url: str) -> dict[str, int]:
-    totals = {"ring_referrals": 0, "held": 0, "rejected": 0}
     with transaction(engine_for(database_url)) as session:
-        programs = Programs(session)
-        for summary in programs.list():
-            found = sweep_program(session, programs.get(summary.slug))
-            for name in totals:
-                totals[name] += found[name]
+        return sweep_programs(session)
+
+
+def sweep_programs(session: Session) -> dict[str, int]:
+    """Every program's sweep, after one refresh of the referrals' statistics."""
+    q.refresh_statistics(session)
+    totals = {"ring_referrals": 0, "held": 0, "rejected": 0}
+    programs = Programs(session)
+    for summary in programs.list():
+        found = sweep_program(session, programs.get(summary.slug))
+        for name in totals:
+            totals[name] += found[name]
     return totals
 
 
 def sweep_program(session: Session, loaded: LoadedProgram) -> dict[str, int]:
     config = loaded.config.fraud
     policy = Policy.of(config)
-    q.refresh_statistics(session)
     referrals = q.program_referrals(session, loaded.id)
     links = q.shared_attributes(session, loaded.id, config.rings.max_customers_per_attribute)
     kinds = config.rings.attribute_kinds
