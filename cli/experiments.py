@@ -11,7 +11,6 @@ import typer
 from cli.errors import UserError, friendly
 from cli.output import console, print_json
 from referral.analytics.ratios import percent_text
-from referral.experiments.sample_size import SizeMethod, sample_size
 
 experiments_app = typer.Typer(help="Reward-structure experiments.", no_args_is_help=True)
 
@@ -40,6 +39,9 @@ def experiments_size(
     """Advocates per arm for a two-sided test of the conversion rates. With more than one
     treatment arm, each comparison with the control is held to the confidence asked for
     (Bonferroni), as the report's per-arm tests assume."""
+    # Imported here: scipy's start-up would otherwise slow every other `referral` command.
+    from referral.experiments.sample_size import SizeMethod, sample_size
+
     comparisons = arms - 1
     try:
         size = sample_size(

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +22,26 @@ from cli.output import console, print_json
 from flows.registry import FLOWS, UnknownFlow, entrypoint, load
 
 PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"
+
+
+@contextmanager
+def flows_here() -> Iterator[None]:
+    """Flows called from this command run in this process, against Prefect's embedded API
+    unless PREFECT_API_URL names a server. The embedded API lives and dies with the process,
+    so no one is left to tell a crashed run by its missing heartbeats; without them, each
+    flow also ends at once instead of waiting up to a second for the heartbeat thread to
+    wake (eleven flows in a nightly chain). Against a real server they stay on."""
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        get_current_settings,
+        temporary_settings,
+    )
+
+    if get_current_settings().api.url:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def parse_params(flow: Any, pairs: list[str]) -> dict[str, Any]:
@@ -53,7 +75,9 @@ def run(
         flow = load(flow_name)
     except UnknownFlow as exc:
         raise UserError(str(exc)) from None
-    result = flow(**parse_params(flow, param or []))
+    params = parse_params(flow, param or [])
+    with flows_here():
+        result = flow(**params)
     if as_json:
         print_json(result)
     else:

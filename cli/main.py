@@ -211,7 +211,8 @@ def demo(
     from flows.demo import demo as demo_flow
 
     context.settings()  # a bad setting fails here, in one line, before Prefect starts
-    summary = demo_flow(customers=customers, seed=seed_value)
+    with flows_cli.flows_here():
+        summary = demo_flow(customers=customers, seed=seed_value)
     if as_json:
         print_json(summary)
         return

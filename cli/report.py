@@ -16,7 +16,6 @@ from cli.errors import UserError, friendly
 from cli.html_report import render_html
 from cli.output import console, print_json
 from db.programs import ProgramNotFound
-from db.report import report
 from db.types import utcnow
 from referral.analytics.ratios import percent_text
 from referral.money import format_money
@@ -39,6 +38,10 @@ def report_command(
 ) -> None:
     """Funnel with drop-off, revenue, reward cost, ROI, cost per acquired customer, top
     referrers, channels, campaigns, cohorts and fraud figures, per program."""
+    # Imported here: the experiments' statistics load scipy, which would slow every other
+    # `referral` command's start.
+    from db.report import report
+
     with context.session() as (_settings, session):
         now = session.execute(select(utcnow())).scalar_one()
         start = _since(since) if since else now - timedelta(days=DEFAULT_DAYS)

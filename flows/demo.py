@@ -71,7 +71,10 @@ def demo(
         for start in range(0, customers, settings.batch_size)
     ]
     loaded = sum(future.result() for future in futures)
-    enrolment = enroll_advocates(url, program, top=advocates, min_score=None)
+    # The advocates come from the shop seeded above: a shop smaller than `advocates` would
+    # otherwise enrol the simulated referees on the next run, and that run would not be a
+    # repeat of this one.
+    enrolment = enroll_advocates(url, program, top=min(advocates, customers), min_score=None)
     while issue_codes_batch(url, program, settings.batch_size):
         pass
     activity = simulate_activity(

@@ -27,11 +27,27 @@ class Result:
         return json.loads(self.stdout)
 
 
+@pytest.fixture(scope="session")
+def migrated_prefect_home(tmp_path_factory) -> Path:
+    """A Prefect home whose database is migrated: the first flow a command runs in a new
+    home waits seconds for Prefect to create its tables, which each test would pay again."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    subprocess.run(
+        [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
+        env={**os.environ, "PREFECT_HOME": str(home)},
+        check=True,
+        capture_output=True,
+        timeout=240,
+    )
+    return home
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def cli(request, tmp_path):
+def cli(request, tmp_path, migrated_prefect_home):
     env = {k: v for k, v in os.environ.items() if not k.startswith("REFERRAL_")}
     env["REFERRAL_DATA_DIR"] = str(tmp_path / "data")
-    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    # A copy per test: the runs one test makes are not another's.
+    env["PREFECT_HOME"] = str(shutil.copytree(migrated_prefect_home, tmp_path / "prefect"))
     env["COLUMNS"] = "200"
     if request.param == "postgresql":
         engine_url = postgres_url()

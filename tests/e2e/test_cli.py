@@ -137,3 +137,16 @@ def test_outbox_list_and_retry(cli):
     assert (retried.code, retried.stdout.strip()) == (0, "queued again: 0 of 2")
     wrong = cli("outbox", "list", "--status", "lost")
     assert wrong.code == 1 and wrong.stderr.strip().startswith("error: --status must be one of")
+
+
+def test_flows_on_the_embedded_api_skip_heartbeats_and_keep_them_for_a_server():
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from cli.flows import flows_here
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}), flows_here():
+        assert get_current_settings().flows.heartbeat_frequency is None
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        served = get_current_settings().flows.heartbeat_frequency
+        with flows_here():
+            assert get_current_settings().flows.heartbeat_frequency == served is not None
