@@ -1,4 +1,5 @@
-"""`make bench`: the engine's bulk paths on PostgreSQL beside the machine's raw COPY speed.
+"""`make bench`: the engine's bulk paths on PostgreSQL beside the machine's raw COPY speed,
+then the nightly chain over the demo shop on the embedded default (bench.nightly).
 
     python -m bench.run --customers 1000000 --advocates 100000
 
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 
-from bench import pipeline
+from bench import nightly, pipeline
 from bench import report as report_bench
 from bench.vacuum import as_autovacuum_would
 from db.advocates import enroll_top, issue_missing_codes
@@ -160,6 +161,10 @@ def main() -> None:
                 f"{20_000 * per:,.0f} rows/s, {20_000 * per / copy_rate:.1f}x COPY into customers"
             )
         results.append((f"pipeline: {stage}", rows, seconds, note))
+
+    # The embedded default, as `make demo` runs it: SQLite and Prefect's own start.
+    for stage, customers, seconds in nightly.measure():
+        results.append((f"SQLite: {stage}", customers, seconds, "as processes; target < 30 s"))
 
     table = Table(title=f"bench on PostgreSQL, {args.customers:,} customers")
     for column in ("stage", "rows", "seconds", "rows/s", "x COPY rate", "note"):
