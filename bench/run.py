@@ -163,8 +163,9 @@ def main() -> None:
         results.append((f"pipeline: {stage}", rows, seconds, note))
 
     # The embedded default, as `make demo` runs it: SQLite and Prefect's own start.
-    for stage, customers, seconds in nightly.measure():
-        results.append((f"SQLite: {stage}", customers, seconds, "as processes; target < 30 s"))
+    demo, night = nightly.measure()
+    results.append((f"SQLite: {demo[0]}", demo[1], demo[2], "seeding and the first night"))
+    results.append((f"SQLite: {night[0]}", night[1], night[2], "a process; target < 30 s"))
 
     table = Table(title=f"bench on PostgreSQL, {args.customers:,} customers")
     for column in ("stage", "rows", "seconds", "rows/s", "x COPY rate", "note"):
