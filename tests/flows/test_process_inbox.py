@@ -54,7 +54,9 @@ def test_a_click_a_signup_and_a_purchase_through_the_api_end_in_rewards(engine, 
         purchase = {
             "id": "po-1",
             "type": "purchase",
-            "occurred_at": (now + timedelta(seconds=1)).isoformat(),
+            # Just after the sign-up, and past before the flow runs: a purchase stamped in
+            # the future is held until that instant, even with no hold period.
+            "occurred_at": (now + timedelta(milliseconds=1)).isoformat(),
             "order_id": "O-1",
             "amount": "45.00",
             "currency": "USD",
