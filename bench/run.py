@@ -53,7 +53,7 @@ def main() -> None:
     url = os.environ["REFERRAL_TEST_POSTGRES_URL"]
     engine = make_engine(url)
     upgrade(engine)
-    results: list[tuple[str, int, float, str]] = []
+    results = _Results()
 
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "customers.csv"
@@ -79,11 +79,11 @@ def main() -> None:
         bare_seconds = _copy_file(engine, rows_path, "bench_bare")
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE bench_bare"))
-        results.append(
+        results.add(
             ("raw COPY into a bare table", args.customers, bare_seconds, "no keys, no indexes")
         )
         copy_seconds = _copy_file(engine, rows_path, "customers")
-        results.append(
+        results.add(
             (
                 "raw COPY into customers (baseline)",
                 args.customers,
@@ -102,7 +102,7 @@ def main() -> None:
             )
         )
         load_seconds = time.perf_counter() - started
-        results.append(
+        results.add(
             (
                 "engine load (parse, normalize, upsert)",
                 loaded,
@@ -123,7 +123,7 @@ def main() -> None:
     started = time.perf_counter()
     with transaction(engine) as session:
         enrolled = enroll_top(session, program.id, ScoreWeights(), top=args.advocates).enrolled
-    results.append(
+    results.add(
         (
             "score all + enrol top advocates",
             args.customers,
@@ -135,10 +135,10 @@ def main() -> None:
     with transaction(engine) as session:
         issued = issue_missing_codes(session, program.id, length=8)
     code_seconds = time.perf_counter() - started
-    results.append(("issue codes", issued, code_seconds, "target <= 2 s for 100k"))
+    results.add(("issue codes", issued, code_seconds, "target <= 2 s for 100k"))
 
     referrals, report_seconds = report_bench.measure(engine, "bench", args.referrals)
-    results.append(
+    results.add(
         (
             f"full report over {args.customers:,} customers",
             referrals,
@@ -160,23 +160,38 @@ def main() -> None:
                 f"{per:.1f} per conversion: 20,000 conversions/s means "
                 f"{20_000 * per:,.0f} rows/s, {20_000 * per / copy_rate:.1f}x COPY into customers"
             )
-        results.append((f"pipeline: {stage}", rows, seconds, note))
+        results.add((f"pipeline: {stage}", rows, seconds, note))
 
     # The embedded default, as `make demo` runs it: SQLite and Prefect's own start.
     demo, night = nightly.measure()
-    results.append((f"SQLite: {demo[0]}", demo[1], demo[2], "seeding and the first night"))
-    results.append((f"SQLite: {night[0]}", night[1], night[2], "a process; target < 30 s"))
+    results.add((f"SQLite: {demo[0]}", demo[1], demo[2], "seeding and the first night"))
+    results.add((f"SQLite: {night[0]}", night[1], night[2], "a process; target < 30 s"))
 
     table = Table(title=f"bench on PostgreSQL, {args.customers:,} customers")
-    for column in ("stage", "rows", "seconds", "rows/s", "x COPY rate", "note"):
+    columns = ("stage", "rows", "seconds", "rows/s", "x COPY rate", "peak MB", "note")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("stage", "note") else "right")
-    for stage, rows, seconds, note in results:
+    for stage, rows, seconds, note, peak in results:
         rate = rows / seconds
         table.add_row(
-            stage, f"{rows:,}", f"{seconds:.2f}", f"{rate:,.0f}", f"{rate / copy_rate:.2f}", note
+            stage,
+            f"{rows:,}",
+            f"{seconds:.2f}",
+            f"{rate:,.0f}",
+            f"{rate / copy_rate:.2f}",
+            f"{peak:.0f}",
+            note,
         )
     console.print(table)
     console.print(f"peak memory (RSS): {peak_rss_mb():.0f} MB (target < 500 MB)")
+
+
+class _Results(list[tuple[str, int, float, str, float]]):
+    """Each stage's figures with the process's peak RSS when it ended: which stage sets the
+    bench's peak memory."""
+
+    def add(self, row: tuple[str, int, float, str]) -> None:
+        self.append((*row, peak_rss_mb()))
 
 
 def _copy_file(engine, path: Path, table: str) -> float:
