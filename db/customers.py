@@ -61,8 +61,11 @@ def _changed(excluded: Any) -> Any:
     return or_(*[CUSTOMERS.c[name].is_distinct_from(excluded[name]) for name in _UPDATED])
 
 
-def _complete(row: CustomerRow) -> dict[str, Any]:
-    return {name: row.get(name, _DEFAULTS[name]) for name in LOADED_COLUMNS}
+def _complete(row: CustomerRow) -> CustomerRow:
+    if row.keys() == _DEFAULTS.keys():  # every column, as tasks.crm.customer_row gives them
+        return row
+    # Merged in C; fields we do not keep ride along unread by either database's insert.
+    return {**_DEFAULTS, **row}
 
 
 def count_customers(session: Session) -> int:

@@ -30,3 +30,9 @@ def test_the_last_copy_wins_when_a_batch_repeats_a_key(session):
 def test_same_external_id_from_two_sources_are_two_customers(session):
     upsert_customers(session, [customer("C1"), {**customer("C1"), "source": "hubspot"}])
     assert count_customers(session) == 2
+
+
+def test_fields_we_do_not_keep_are_left_out_and_missing_ones_get_defaults(session):
+    upsert_customers(session, [{**customer("C1"), "favourite_colour": "teal"}])
+    row = session.scalars(select(Customer)).one()
+    assert (row.external_id, row.orders_count, row.consent_email) == ("C1", 0, False)
