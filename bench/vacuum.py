@@ -9,11 +9,11 @@ from sqlalchemy.exc import ProgrammingError
 
 
 def as_autovacuum_would(engine: Engine, *tables: str) -> None:
-    """VACUUM ANALYZE freshly loaded tables, untimed. A live server's autovacuum does this
-    after a large load; this machine's PostgreSQL runs with autovacuum off, and without it the
-    first scan after the load pays for marking every row visible, and the planner has no
-    statistics (it then read a whole index for a day's sign-ups on a few thousand devices,
-    three times the time the device index takes)."""
+    """VACUUM ANALYZE freshly loaded tables and CHECKPOINT, untimed. A live server's
+    autovacuum and checkpoints do this after a large load; this machine's PostgreSQL runs
+    with autovacuum off, and without it the first scan after the load pays for marking
+    every row visible, and the planner has no statistics (it then read a whole index for a
+    day's sign-ups on a few thousand devices, three times the time the device index takes)."""
     if engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:

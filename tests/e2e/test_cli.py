@@ -148,5 +148,6 @@ def test_flows_on_the_embedded_api_skip_heartbeats_and_keep_them_for_a_server():
         assert get_current_settings().flows.heartbeat_frequency is None
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
         served = get_current_settings().flows.heartbeat_frequency
+        assert served is not None
         with flows_here():
-            assert get_current_settings().flows.heartbeat_frequency == served is not None
+            assert get_current_settings().flows.heartbeat_frequency == served
