@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from db.models import Customer, FraudSignal, Referral
+from db.models import Conversion, Customer, FraudSignal, Referral
 from db.programs import Programs
+from db.rings import shared_attributes
 from tasks.rings import sweep_program
 from tests.db.helpers import NOW, PROGRAM, add_customers, customer
 
@@ -57,3 +58,51 @@ def test_without_shared_attributes_there_is_no_ring(session):
     loaded = _ring(session)
     session.execute(update(Customer).values(address_hash=None))
     assert sweep_program(session, loaded)["ring_referrals"] == 0
+
+
+def test_shared_attributes_are_those_two_to_the_limit_of_the_programs_customers_hold(session):
+    """M1..M3 and ALIAS1..ALIAS3 are in the program's referrals; OUTSIDER is not. Repeated
+    orders on one device or card are one holder; a value only one of the program's
+    customers holds merges nobody, however many outsiders hold it too; one that more than
+    the limit hold is a public kiosk."""
+    loaded = _ring(session)  # M<n> and ALIAS<n> live at home-<n>
+    add_customers(session, customer("OUTSIDER", address_hash="home-3"))
+    ids = dict(session.execute(select(Customer.external_id, Customer.id)).tuples().all())
+    session.execute(update(Customer).where(Customer.external_id == "M3").values(address_hash=None))
+    orders = [
+        ("M1", "phone-1", "card-1"),
+        ("M1", "phone-1", "card-1"),  # a second order on the same device and card
+        ("ALIAS2", "phone-1", "card-2"),
+        ("M2", "tablet", "card-2"),
+        ("ALIAS3", "kiosk", "card-3"),
+        ("ALIAS1", "kiosk", "card-9"),
+        ("M2", "kiosk", None),
+        ("OUTSIDER", "phone-1", "card-3"),
+    ]
+    for n, (who, device, card) in enumerate(orders):
+        session.add(
+            Conversion(
+                source="shop",
+                external_id=f"o-{n}",
+                kind="purchase",
+                customer_id=ids[who],
+                device_id=device,
+                payment_fingerprint=card,
+                occurred_at=NOW,
+            )
+        )
+    session.flush()
+
+    found = shared_attributes(session, loaded.id, max_holders=2)
+
+    by_id = {v: k for k, v in ids.items()}
+    assert sorted((kind, value, by_id[c]) for c, kind, value in found) == [
+        ("address", "home-1", "ALIAS1"),
+        ("address", "home-1", "M1"),
+        ("address", "home-2", "ALIAS2"),
+        ("address", "home-2", "M2"),
+        ("device", "phone-1", "ALIAS2"),
+        ("device", "phone-1", "M1"),
+        ("payment", "card-2", "ALIAS2"),
+        ("payment", "card-2", "M2"),
+    ]  # not home-3, card-3 (one holder in the program each), nor kiosk (three)
