@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from db.models import Conversion, Customer, Referral, RewardGrant
@@ -18,6 +18,8 @@ from db.statements import among
 from db.types import seconds_from_now
 
 _REWARD_WINDOW = timedelta(days=30)
+# Per device, network or promo code: (time, customer) of each use, in time order.
+_Uses = dict[str, list[tuple[datetime, int]]]
 
 
 class Identity(NamedTuple):
@@ -154,34 +156,63 @@ def sign_ups_from(
     ip_hashes: Collection[str],
     since: datetime,
     until: datetime,
-) -> tuple[dict[str, list[tuple[datetime, int]]], dict[str, list[tuple[datetime, int]]]]:
-    """Sign-ups from `since` to `until` by device and by network: (time, customer) in time
-    order."""
-    return (
-        _sign_ups(session, Conversion.device_id, devices, since, until),
-        _sign_ups(session, Conversion.ip_hash, ip_hashes, since, until),
+) -> tuple[_Uses, _Uses]:
+    """Sign-ups from `since` to `until` by device and by network, (time, customer) in time
+    order, for the devices and networks two customers or more signed up from in that time.
+
+    One that brought in a single customer is under every limit (a limit is at least one
+    account) and is left out: nearly every sign-up is the only one from its device, and
+    handing those back cost more than the rest of the read."""
+    kinds = [
+        _sign_ups(session, kind, column, values, since, until)
+        for kind, column, values in (
+            ("device", Conversion.device_id, devices),
+            ("ip", Conversion.ip_hash, ip_hashes),
+        )
+        if values
+    ]
+    found: dict[str, _Uses] = {"device": defaultdict(list), "ip": defaultdict(list)}
+    if not kinds:
+        return found["device"], found["ip"]
+    sign_ups = union_all(*kinds).subquery()
+    rows = session.connection().execute(
+        select(sign_ups.c.kind, sign_ups.c.value, sign_ups.c.at, sign_ups.c.customer)
+        .where(sign_ups.c.shared)
+        .order_by(sign_ups.c.at)
     )
+    for kind, value, at, customer in rows:
+        found[kind][value].append((at, customer))
+    return found["device"], found["ip"]
 
 
 def _sign_ups(
-    session: Session, column: Any, values: Collection[str], since: datetime, until: datetime
-) -> dict[str, list[tuple[datetime, int]]]:
-    found: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-    if not values:
-        return found
-    rows = session.connection().execute(
-        select(column, Conversion.occurred_at, Conversion.customer_id)
+    session: Session,
+    kind: str,
+    column: Any,
+    values: Collection[str],
+    since: datetime,
+    until: datetime,
+) -> Select[Any]:
+    # A window over each value's few rows, not a second scan grouped by value.
+    owners = {"partition_by": column}
+    return (
+        select(
+            literal(kind).label("kind"),
+            column.label("value"),
+            Conversion.occurred_at.label("at"),
+            Conversion.customer_id.label("customer"),
+            (
+                func.min(Conversion.customer_id).over(**owners)
+                != func.max(Conversion.customer_id).over(**owners)
+            ).label("shared"),
+        )
         .where(
             Conversion.kind == "signup",
             column.is_not(None),
             among(session, column, values),
             Conversion.occurred_at.between(since, until),
         )
-        .order_by(Conversion.occurred_at)
     )
-    for value, at, customer_id in rows:
-        found[value].append((at, customer_id))
-    return found
 
 
 def promo_uses(

@@ -55,8 +55,10 @@ class ReferralFacts(NamedTuple):
     referrer_referrals_total: int = 0  # by this referrer, ever
     referrer_rewards_last_30_days: int = 0  # grants to the referrer as referrer in 30 days
     program_max_referrals: int | None = None  # ProgramConfig.max_referrals
-    device_accounts_last_day: int = 0  # new accounts on the referee's busiest device, 24 h
-    ip_accounts_last_day: int = 0  # new accounts from the referee's busiest IP, 24 h
+    # New accounts on the referee's busiest device or IP in 24 h; a count under 2 may be
+    # read as 0 (one account is within every limit).
+    device_accounts_last_day: int = 0
+    ip_accounts_last_day: int = 0
     # Rings (referral.fraud.rings.cycle_size and component_size).
     referral_cycle_size: int = 0  # the referral cycle holding both sides, 0 if none
     shared_component_size: int = 0  # largest shared-attribute group of either side
