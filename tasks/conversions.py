@@ -182,7 +182,7 @@ class _Batch:
         # judged in time order, seeing the referrals made before it.
         started = time.perf_counter()
         candidates = {key: a.candidate() for key, a in found.items()}
-        reader = FraudFactsReader(self.session, list(candidates.values()), "US")
+        reader = FraudFactsReader(self.session, list(candidates.values()))
         verdicts = {key: self._judge(a, candidates[key], reader) for key, a in found.items()}
         self.summary.fraud_seconds += time.perf_counter() - started
         new = {key: self._new_referral(a, *verdicts[key]) for key, a in found.items()}

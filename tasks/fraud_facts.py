@@ -38,8 +38,7 @@ class Candidate:
 
 
 class FraudFactsReader:
-    def __init__(self, session: Session, candidates: Sequence[Candidate], region: str) -> None:
-        self.region = region
+    def __init__(self, session: Session, candidates: Sequence[Candidate]) -> None:
         self._customers: dict[int, CustomerFacts] = {}
         if not candidates:
             return
@@ -48,12 +47,12 @@ class FraudFactsReader:
         programs = {c.program_id for c in candidates}
         first = min(c.referred_at for c in candidates)
         last = max(c.referred_at for c in candidates)
-        self.identities = q.identities(session, referrers | referees)
-        self.seen = q.seen_with(session, referrers | referees)
+        self.profiles = q.profiles(session, referrers | referees)
         self.pace = q.advocate_pace(session, programs, referrers, first - _DAY)
         self.rewards = q.referrer_rewards_last_30_days(session, referrers)
-        devices = {d for r in referees for d in self.seen[r].device_ids}
-        ips = {i for r in referees for i in self.seen[r].ip_hashes}
+        newcomers = [self.profiles[r] for r in referees if r in self.profiles]
+        devices = {d for p in newcomers for d in p.device_ids}
+        ips = {i for p in newcomers for i in p.ip_hashes}
         # Each referral counts the day up to its own instant: nothing after the last.
         self.sign_ups_by_device, self.sign_ups_by_ip = q.sign_ups_from(
             session, devices, ips, first - _DAY, last
@@ -102,24 +101,28 @@ class FraudFactsReader:
         )
 
     def customer(self, customer_id: int) -> CustomerFacts:
-        if customer_id not in self._customers:
-            who = self.identities.get(customer_id)
-            seen = self.seen.get(customer_id) or q.Seen()
-            self._customers[customer_id] = CustomerFacts.build(
-                customer_id,
-                external_id=who.external_id if who else None,
-                email=who.email_normalized if who else None,
-                phone=who.phone_e164 if who else None,
-                name=who.name if who else None,
-                device_ids=seen.device_ids,
-                payment_fingerprints=seen.payment_fingerprints,
-                address_hashes=(who.address_hash,) if who and who.address_hash else (),
-                ip_hashes=seen.ip_hashes,
-                ip_ua_hashes=seen.ip_ua_hashes,
-                country=who.country if who else None,
-                default_region=self.region,
-            )
-        return self._customers[customer_id]
+        facts = self._customers.get(customer_id)
+        if facts is None:
+            facts = self._customers[customer_id] = self._build(customer_id)
+        return facts
+
+    def _build(self, customer_id: int) -> CustomerFacts:
+        who = self.profiles.get(customer_id)
+        if who is None:  # no such customer row: nothing to compare
+            return CustomerFacts(customer_id)
+        return CustomerFacts.stored(
+            customer_id,
+            external_id=who.external_id,
+            email_normalized=who.email_normalized,
+            phone_e164=who.phone_e164,
+            name=who.name,
+            device_ids=who.device_ids,
+            payment_fingerprints=who.payment_fingerprints,
+            address_hashes=(who.address_hash,) if who.address_hash else (),
+            ip_hashes=who.ip_hashes,
+            ip_ua_hashes=who.ip_ua_hashes,
+            country=who.country,
+        )
 
 
 def _within(times: list[datetime], at: datetime, window: timedelta) -> int:

@@ -46,7 +46,7 @@ class ReferralFacts(NamedTuple):
     referee_email_normalized: str | None
     referee_email_domain: str | None
     referee_email_seen_in_program: bool = False
-    # Both sides, built once per customer (referral.fraud.facts.CustomerFacts.build).
+    # Both sides, built once per customer (referral.fraud.facts.CustomerFacts).
     referrer: CustomerFacts | None = None
     referee: CustomerFacts | None = None
     # Velocity and caps, counted over the program's referrals and accounts.

@@ -8,7 +8,7 @@ are the one exception (compared in memory, never written into evidence).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import NamedTuple
 
 from referral.fraud.normalize import (
@@ -103,6 +103,40 @@ class CustomerFacts(NamedTuple):
             ip_hashes=_present(ip_hashes),
             ip_ua_hashes=_present(ip_ua_hashes),
             country=country.strip().upper() if country else None,
+        )
+
+    @classmethod
+    def stored(
+        cls,
+        customer_id: int,
+        *,
+        external_id: str,
+        email_normalized: str | None,
+        phone_e164: str | None,
+        name: str | None,
+        device_ids: Collection[str],
+        payment_fingerprints: Collection[str],
+        address_hashes: Collection[str],
+        ip_hashes: Collection[str],
+        ip_ua_hashes: Collection[str],
+        country: str | None,
+    ) -> CustomerFacts:
+        """Facts from values as the customers and conversions tables keep them: the email
+        already through `normalize_email`, the phone already E.164, no blanks among the
+        hashes. What `build` would normalize again is taken as it is: a fifth of its cost,
+        paid for every customer of every batch."""
+        return cls(
+            customer_id,
+            external_id or None,
+            email_keys(email_normalized) if email_normalized else None,
+            phone_e164 or None,
+            name_key(name),
+            frozenset(device_ids) if device_ids else _EMPTY,
+            frozenset(payment_fingerprints) if payment_fingerprints else _EMPTY,
+            frozenset(address_hashes) if address_hashes else _EMPTY,
+            frozenset(ip_hashes) if ip_hashes else _EMPTY,
+            frozenset(ip_ua_hashes) if ip_ua_hashes else _EMPTY,
+            country.strip().upper() if country else None,
         )
 
 

@@ -11,6 +11,8 @@ from referral.fraud.catalog import CATALOG, SHARED_CONTEXT
 from referral.fraud.config import FraudConfig
 from referral.fraud.engine import RULES, FraudRuleSet, decide, explain
 from referral.fraud.explain import REASON_CODES
+from referral.fraud.facts import CustomerFacts
+from referral.fraud.normalize import normalize_email
 from tests.unit.fraud.builders import customer, referral
 
 RULESET = FraudRuleSet()
@@ -215,3 +217,24 @@ def test_strangers_never_match_and_one_shared_key_is_enough():
     assert customer(1, device_ids=["d"]).may_match(customer(2, device_ids=["d"]))
     # A device id and an IP hash that happen to be one string are different keys.
     assert not customer(1, device_ids=["x"]).may_match(customer(2, ip_hashes=["x"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_SIDE, st.sampled_from(["gb", " US ", None]))
+def test_facts_from_stored_values_are_the_facts_build_makes_of_them(side, country):
+    """`stored` skips the normalization the database has already done, and nothing else."""
+    from_raw = CustomerFacts.build(7, **side, country=country)
+    stored = CustomerFacts.stored(
+        7,
+        external_id=side["external_id"],
+        email_normalized=normalize_email(side["email"]) if side["email"] else None,
+        phone_e164=side["phone"],  # the pool's numbers are E.164 already
+        name=side["name"],
+        device_ids=side["device_ids"],
+        payment_fingerprints=side["payment_fingerprints"],
+        address_hashes=side["address_hashes"],
+        ip_hashes=side["ip_hashes"],
+        ip_ua_hashes=side["ip_ua_hashes"],
+        country=country,
+    )
+    assert stored == from_raw
