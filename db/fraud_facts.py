@@ -44,7 +44,8 @@ def profiles(session: Session, customer_ids: Collection[int]) -> dict[int, Profi
     """One read: each customer row joined to the distinct combinations of device, network,
     user agent and card among their conversions. Most customers come back as one row, and
     one without conversions as a row with none of them. (Two reads, the rows and then
-    what they were seen with, took 70-140 ms a batch of 4,200 customers against 50-55.)"""
+    what they were seen with, took 1.50-2.06 s over fraud-eval's 20 batches against
+    1.37-1.83 s.)"""
     found: dict[int, Profile] = {}
     if not customer_ids:
         return found
