@@ -19,7 +19,7 @@ from db.types import seconds_from_now
 
 _REWARD_WINDOW = timedelta(days=30)
 # Per device, network or promo code: (time, customer) of each use, in time order.
-_Uses = dict[str, list[tuple[datetime, int]]]
+Uses = dict[str, list[tuple[datetime, int]]]
 
 
 @dataclass(slots=True)
@@ -160,7 +160,7 @@ def sign_ups_from(
     ip_hashes: Collection[str],
     since: datetime,
     until: datetime,
-) -> tuple[_Uses, _Uses]:
+) -> tuple[Uses, Uses]:
     """Sign-ups from `since` to `until` by device and by network, (time, customer) in time
     order, for the devices and networks two customers or more signed up from in that time.
 
@@ -175,7 +175,7 @@ def sign_ups_from(
         )
         if values
     ]
-    found: dict[str, _Uses] = {"device": defaultdict(list), "ip": defaultdict(list)}
+    found: dict[str, Uses] = {"device": defaultdict(list), "ip": defaultdict(list)}
     if not kinds:
         return found["device"], found["ip"]
     sign_ups = union_all(*kinds).subquery()
@@ -216,13 +216,11 @@ def _sign_ups(
     )
 
 
-def promo_uses(
-    session: Session, codes: Collection[str], since: datetime, until: datetime
-) -> dict[str, list[tuple[datetime, int]]]:
+def promo_uses(session: Session, codes: Collection[str], since: datetime, until: datetime) -> Uses:
     """Sign-ups and orders that typed each promo code from `since` to `until`, in order.
     Only those that did not come through a referral link (no link cookie): a code carried
     in from the advocate's own link is sharing, not leakage."""
-    uses: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    uses: Uses = defaultdict(list)
     if not codes:
         return uses
     rows = session.connection().execute(

@@ -57,20 +57,20 @@ def shared_attributes(
         select(Referral.referrer_id.label("id")).where(Referral.program_id == program_id),
         select(Referral.referee_id).where(Referral.program_id == program_id),
     ).cte("involved")
-    attributes = (
-        ("device", Conversion.customer_id, Conversion.device_id),
-        ("payment", Conversion.customer_id, Conversion.payment_fingerprint),
-        ("address", Customer.id, Customer.address_hash),
+    orders = (
+        ("device", Conversion.device_id),
+        ("payment", Conversion.payment_fingerprint),
     )
-    # Orders repeat a customer's device and card, so two holders are two distinct owners;
-    # a customer row is one holder, and counting rows lets the address index alone answer.
+    # Values two customers anywhere hold. Orders repeat a customer's device and card, so
+    # there two holders are two distinct owners; a customer row is one holder, and counting
+    # rows lets the address index alone answer.
     held_twice = union_all(
         *(
             select(literal(kind).label("kind"), column.label("value"))
             .where(column.is_not(None))
             .group_by(column)
-            .having(func.min(owner) != func.max(owner))
-            for kind, owner, column in attributes[:2]
+            .having(func.min(Conversion.customer_id) != func.max(Conversion.customer_id))
+            for kind, column in orders
         ),
         select(literal("address").label("kind"), Customer.address_hash)
         .where(Customer.address_hash.is_not(None))
@@ -87,10 +87,10 @@ def shared_attributes(
             .join(involved, involved.c.id == owner)
         )
 
-    # A customer's orders repeat their device and card; the customer row is one.
+    # Their holders among the program's customers, each once: orders repeat a device or card.
     held = union_all(
-        *(holders(*attribute).distinct() for attribute in attributes[:2]),
-        holders(*attributes[2]),
+        *(holders(kind, Conversion.customer_id, column).distinct() for kind, column in orders),
+        holders("address", Customer.id, Customer.address_hash),
     ).cte("held")
     shared = (
         select(held.c.kind, held.c.value)

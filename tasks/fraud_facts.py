@@ -18,8 +18,6 @@ from referral.fraud.config import FraudConfig
 from referral.fraud.facts import CustomerFacts
 
 _HOUR = timedelta(hours=1)
-# Per device, network or promo code: (time, customer) of each use, in time order.
-_Uses = dict[str, list[tuple[datetime, int]]]
 _DAY = timedelta(days=1)
 _TIME = itemgetter(0)  # of a (time, customer) use
 
@@ -133,7 +131,7 @@ def _within(times: list[datetime], at: datetime, window: timedelta) -> int:
 
 
 def _busiest(
-    uses: _Uses,
+    uses: q.Uses,
     keys: frozenset[str],
     at: datetime,
     window: timedelta,
