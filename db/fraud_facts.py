@@ -27,7 +27,6 @@ class Profile:
     """A customer as the rules see them: the customer row, and the devices, networks and
     cards their sign-ups and orders came with."""
 
-    id: int
     external_id: str  # qualified by its source: "crm:C123"
     email_normalized: str | None
     phone_e164: str | None
@@ -81,13 +80,12 @@ def profiles(session: Session, customer_ids: Collection[int]) -> dict[int, Profi
         .outerjoin(seen, seen.c.customer_id == Customer.id)
         .where(among(session, Customer.id, customer_ids))
     )
-    for id_, source, external, email, phone, name, address, country, *came_with in rows:
+    for id_, source, external, email, phone, name, address, country, device, ip, ua, card in rows:
         profile = found.get(id_)
         if profile is None:
             profile = found[id_] = Profile(
-                id_, f"{source}:{external}", email, phone, name, address, country
+                f"{source}:{external}", email, phone, name, address, country
             )
-        device, ip, ua, card = came_with
         if device:
             profile.device_ids.add(device)
         if ip:
@@ -198,15 +196,14 @@ def _sign_ups(
     until: datetime,
 ) -> Select[Any]:
     # A window over each value's few rows, not a second scan grouped by value.
-    owners = {"partition_by": column}
     return select(
         literal(kind).label("kind"),
         column.label("value"),
         Conversion.occurred_at.label("at"),
         Conversion.customer_id.label("customer"),
         (
-            func.min(Conversion.customer_id).over(**owners)
-            != func.max(Conversion.customer_id).over(**owners)
+            func.min(Conversion.customer_id).over(partition_by=column)
+            != func.max(Conversion.customer_id).over(partition_by=column)
         ).label("shared"),
     ).where(
         Conversion.kind == "signup",
