@@ -314,3 +314,72 @@ def _to_copy(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
 
 def _table(model: Any) -> Table:
     return getattr(model, "__table__", model)
+
+
+def read_together(
+    session: Session,
+    statements: Sequence[Select[Any]],
+    meanwhile: Callable[[], object] | None = None,
+) -> list[list[Any]]:
+    """The rows of each SELECT, in order, with every statement sent before any row is read.
+
+    On PostgreSQL they go through psycopg's pipeline mode in the session's transaction: the
+    server runs the later statements while Python is still taking in the rows of the earlier
+    ones, and while `meanwhile` (work that does not touch the database) runs between the
+    sending and the reading. SQLAlchemy has no such mode, so its own compiler and the column
+    types' bind and result processors do here what `Connection.execute` would. Elsewhere
+    the statements run one after another, then `meanwhile`.
+    """
+    connection = session.connection()
+    if not is_postgres(session):
+        found = [list(connection.execute(statement)) for statement in statements]
+        if meanwhile is not None:
+            meanwhile()
+        return found
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    sent = []
+    with driver.pipeline():  # type: ignore[union-attr]
+        for statement in statements:
+            # IN (...) lists rendered as one parameter per value, as execute() would.
+            compiled = statement.compile(
+                dialect=dialect, compile_kwargs={"render_postcompile": True}
+            )
+            values = compiled.params
+            for parameter, name in compiled.bind_names.items():
+                process = parameter.type.dialect_impl(dialect).bind_processor(dialect)
+                if process is None:
+                    continue
+                if parameter.expanding:  # its values are now name_1, name_2, ...
+                    raise ValueError(f"read_together cannot convert the values of IN {name}")
+                values[name] = process(values[name])
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            cursor.execute(str(compiled), values)
+            sent.append((cursor, statement))
+        if meanwhile is not None:
+            meanwhile()
+        return [_typed_rows(cursor, statement, dialect) for cursor, statement in sent]
+
+
+def _typed_rows(cursor: Any, statement: Select[Any], dialect: Any) -> list[Any]:
+    rows = cursor.fetchall()
+    columns = zip(statement.selected_columns, cursor.description, strict=True)
+    converted = [
+        (i, process)
+        for i, (selected, described) in enumerate(columns)
+        if (process := _result_processor(selected.type, dialect, described.type_code))
+    ]
+    cursor.close()
+    if not converted:
+        return rows
+    typed = []
+    for row in rows:
+        values = list(row)
+        for i, process in converted:
+            values[i] = process(values[i])
+        typed.append(tuple(values))
+    return typed
+
+
+def _result_processor(type_: Any, dialect: Any, type_code: Any) -> Callable[[Any], Any] | None:
+    return type_.dialect_impl(dialect).result_processor(dialect, type_code)

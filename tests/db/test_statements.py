@@ -1,5 +1,6 @@
 """`among`: a batch's thousands of values as one array parameter, matched exactly; `staged`:
-rows COPYed into a temporary table as their columns' types convert them."""
+rows COPYed into a temporary table as their columns' types convert them; `read_together`:
+several reads sent at once, their rows as `execute` would have returned them."""
 
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -8,7 +9,7 @@ from sqlalchemy import select
 
 from db.customers import CUSTOMERS, upsert_customers
 from db.models import Customer
-from db.statements import among, staged
+from db.statements import among, read_together, staged
 from tests.db.helpers import customer
 
 AWKWARD = ['a"b', "c\\d", "x,y", "{z}", "NULL", " padded ", "é@example.org", "", "'; --"]
@@ -54,3 +55,47 @@ def test_staged_rows_keep_their_values_whatever_the_number_of_columns(session):
         ("B", datetime(2026, 3, 1, 12, 0, tzinfo=UTC), {"tags": ["a", "b"]}),
         ("C", None, None),
     ]
+
+
+def _three_customers(session):
+    paris = datetime(2026, 3, 1, 13, 0, tzinfo=timezone(timedelta(hours=1)))
+    upsert_customers(
+        session,
+        [
+            customer("A", segment="vip", customer_since=paris, attributes={"tags": ["a"]}),
+            customer("B", segment="'; --", customer_since=None),
+            customer("C", segment=None, customer_since=paris + timedelta(days=1)),
+        ],
+    )
+    return paris
+
+
+def test_reads_sent_together_return_what_each_would_alone(session):
+    paris = _three_customers(session)  # not committed: the reads run in the same transaction
+    reads = [
+        select(Customer.external_id, Customer.customer_since, Customer.attributes)
+        .where(Customer.customer_since >= paris)
+        .order_by(Customer.external_id),
+        select(Customer.external_id).where(among(session, Customer.segment, ["'; --", "x"])),
+        select(Customer.external_id, Customer.segment)
+        .where(Customer.external_id.in_(["A", "C", "Z"]))
+        .order_by(Customer.external_id),
+        select(Customer.id).where(among(session, Customer.id, [])),
+    ]
+    together = read_together(session, reads)
+    assert together == [[tuple(row) for row in session.execute(read)] for read in reads]
+    assert together[0] == [
+        ("A", datetime(2026, 3, 1, 12, 0, tzinfo=UTC), {"tags": ["a"]}),
+        ("C", datetime(2026, 3, 2, 12, 0, tzinfo=UTC), None),
+    ]
+    assert together[1:] == [[("B",)], [("A", "vip"), ("C", None)], []]
+
+
+# SQLite runs the reads one by one through execute(), which converts IN lists itself.
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_an_in_list_of_values_that_need_converting_is_refused_by_name(session):
+    paris = _three_customers(session)
+    with pytest.raises(ValueError, match="customer_since"):
+        read_together(
+            session, [select(Customer.external_id).where(Customer.customer_since.in_([paris]))]
+        )
