@@ -34,7 +34,9 @@ def settle_heap() -> None:
     objects die with the batch by reference counting; at 700 the collector ran thousands of
     times per 100k conversions only to promote them into older generations, to be walked
     again there (process_conversions: 2,677 young and 22 full collections per 100k
-    conversions before, 20 and none after; a tenth of the fraud checks' time)."""
+    conversions before, 20 and none after; a tenth of the fraud checks' time). The batch
+    steps of process_conversions and distribute_rewards then pause the collector for their
+    batch altogether (tasks.base.collection_paused)."""
     global _SETTLED
     if not _SETTLED:
         gc.collect()

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+import gc
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def collection_paused(batch: Callable[P, R]) -> Callable[P, R]:
+    """One batch's work with the cyclic garbage collector off. A batch's rows, profiles and
+    facts live until its end and then die by reference counting; a young collection in
+    between only walks them to find them alive (fraud-eval: 31 of them, 0.65 s, a tenth
+    of the fraud checks). Cycles made meanwhile wait for the next collection after it."""
+
+    @wraps(batch)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return batch(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return paused
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -25,7 +25,7 @@ from referral.attribution import TouchPoint, attribute
 from referral.fraud import Decision, RuleSet, Signal, decide
 from referral.fraud.engine import FraudRuleSet
 from referral.validation import Outcome, PurchaseFacts, validate_purchase
-from tasks.base import database_task
+from tasks.base import collection_paused, database_task
 from tasks.fraud_facts import Candidate, FraudFactsReader
 
 MAX_WINDOW_DAYS = 365
@@ -421,6 +421,7 @@ class _Batch:
         q.mark_processed(self.session, outcomes)
 
 
+@collection_paused
 def process_batch(session: Session, batch_size: int, rules: RuleSet | None = None) -> BatchSummary:
     """`rules`: one rule set for every program (tests, benchmarks); None: each program's."""
     conversions = q.claim_unprocessed(session, batch_size)

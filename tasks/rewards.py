@@ -18,9 +18,10 @@ from referral.delivery import choose_channel
 from referral.experiments.assignment import ExperimentSpec, assign
 from referral.programs import ProgramConfig, RewardType, Role
 from referral.rewards import GrantPlan, issue_postings, plan_referral_grants
-from tasks.base import database_task
+from tasks.base import collection_paused, database_task
 
 
+@collection_paused
 def grant_batch(session: Session, batch_size: int) -> dict[str, int]:
     referrals = q.claim_qualified(session, batch_size)
     if not referrals:
@@ -94,6 +95,7 @@ class _CampaignBoosts:
         return replace(plan, amount_minor=amount, campaign_id=campaign_id)
 
 
+@collection_paused
 def issue_batch(session: Session, batch_size: int) -> dict[str, Any]:
     grants = q.claim_approved(session, batch_size)
     if not grants:
