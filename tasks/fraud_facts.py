@@ -5,7 +5,7 @@ advocate's fifth referral this hour) see the referrals created before them."""
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
@@ -17,6 +17,7 @@ from db.statements import read_together
 from referral.fraud import ReferralFacts
 from referral.fraud.config import FraudConfig
 from referral.fraud.facts import CustomerFacts
+from referral.fraud.normalize import email_keys, name_key
 
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
@@ -46,30 +47,43 @@ class FraudFactsReader:
         programs = {c.program_id for c in candidates}
         first = min(c.referred_at for c in candidates)
         last = max(c.referred_at for c in candidates)
-        self.profiles = q.profiles(session, referrers | referees).run(session)
-        newcomers = [self.profiles[r] for r in referees if r in self.profiles]
-        devices = {d for p in newcomers for d in p.device_ids}
-        ips = {i for p in newcomers for i in p.ip_hashes}
+        everyone = referrers | referees
         widest = max(c.config.coupons.window_hours for c in candidates)
         codes = {c.promo_code for c in candidates if c.promo_code}
-        # Each referral counts the day up to its own instant: nothing after the last.
-        sign_ups = q.sign_ups_from(session, devices, ips, first - _DAY, last)
+        customers = q.customers(session, everyone)
+        seen = q.seen_with(session, everyone)
         promo = q.promo_uses(
             session, codes, first - timedelta(hours=widest), last + timedelta(hours=widest)
         )
         pace = q.advocate_pace(session, programs, referrers, first - _DAY)
         rewards = q.referrer_rewards_last_30_days(session, referrers)
-        # The rest goes out at once, and the server counts while every customer's facts are
-        # built here (the judging needs them all).
+        # Three rounds, in each of which the server works while this side does: the customer
+        # rows first; then, while the server finds what they were seen with and counts the
+        # promo uses, referrals and rewards, they become profiles with their keys made; then,
+        # while it counts the sign-ups on the referees' devices, every customer's facts.
+        (customer_rows,) = read_together(session, [customers.statement])
+        self.profiles: dict[int, q.Profile] = {}
+
+        def meet_customers() -> None:
+            self.profiles = customers.parse(customer_rows)
+            _make_keys(self.profiles.values())
+
         rows = read_together(
             session,
-            [r.statement for r in (sign_ups, promo, pace, rewards)],
-            meanwhile=self._meet_everyone,
+            [r.statement for r in (seen, promo, pace, rewards)],
+            meanwhile=meet_customers,
         )
-        self.sign_ups_by_device, self.sign_ups_by_ip = sign_ups.parse(rows[0])
+        q.add_seen(self.profiles, seen.parse(rows[0]))
         self.promo = promo.parse(rows[1])
         self.pace = pace.parse(rows[2])
         self.rewards = rewards.parse(rows[3])
+        newcomers = [self.profiles[r] for r in referees if r in self.profiles]
+        devices = {d for p in newcomers for d in p.device_ids}
+        ips = {i for p in newcomers for i in p.ip_hashes}
+        # Each referral counts the day up to its own instant: nothing after the last.
+        sign_ups = q.sign_ups_from(session, devices, ips, first - _DAY, last)
+        (rows,) = read_together(session, [sign_ups.statement], meanwhile=self._meet_everyone)
+        self.sign_ups_by_device, self.sign_ups_by_ip = sign_ups.parse(rows)
 
     def facts(self, candidate: Candidate, *, email_seen_in_program: bool) -> ReferralFacts:
         """The facts of one referral; then it counts towards the ones after it."""
@@ -135,6 +149,15 @@ class FraudFactsReader:
             ip_ua_hashes=who.ip_ua_hashes,
             country=who.country,
         )
+
+
+def _make_keys(profiles: Iterable[q.Profile]) -> None:
+    """The email and name keys, the dearest part of a customer's facts; they are cached, so
+    building the facts later finds them made."""
+    for profile in profiles:
+        if profile.email_normalized:
+            email_keys(profile.email_normalized)
+        name_key(profile.name)
 
 
 def _within(times: list[datetime], at: datetime, window: timedelta) -> int:
