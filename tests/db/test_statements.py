@@ -2,10 +2,11 @@
 rows COPYed into a temporary table as their columns' types convert them; `read_together`:
 several reads sent at once, their rows as `execute` would have returned them."""
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, text
 
 from db.customers import CUSTOMERS, upsert_customers
 from db.models import Customer
@@ -89,6 +90,54 @@ def test_reads_sent_together_return_what_each_would_alone(session):
         ("C", datetime(2026, 3, 2, 12, 0, tzinfo=UTC), None),
     ]
     assert together[1:] == [[("B",)], [("A", "vip"), ("C", None)], []]
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_what_runs_meanwhile_runs_while_the_server_works_on_the_reads(engine, session):
+    """The read waits on a lock that only `meanwhile` lets go: it can only finish if it was
+    sent before `meanwhile` ran, and `meanwhile` sees the server waiting on it."""
+    reader = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    seen_waiting = []
+    with engine.connect() as other:
+        other.execute(text("SELECT pg_advisory_lock(4242)"))
+
+        def meanwhile():
+            try:
+                seen_waiting.append(_waits_on_a_lock(other, reader))
+            finally:
+                other.execute(text("SELECT pg_advisory_unlock(4242)"))
+
+        rows = read_together(
+            session,
+            [select(func.pg_advisory_xact_lock_shared(4242), literal(1))],
+            meanwhile=meanwhile,
+        )
+    assert seen_waiting == [True]
+    assert len(rows[0]) == 1
+
+
+def _waits_on_a_lock(other, pid, within=10.0):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        waiting = other.execute(
+            text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+        ).scalar_one_or_none()
+        if waiting == "Lock":
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_meanwhile_runs_once_on_every_database(session):
+    _three_customers(session)
+    calls = []
+    rows = read_together(
+        session,
+        [select(Customer.external_id).order_by(Customer.external_id)],
+        meanwhile=lambda: calls.append("ran"),
+    )
+    assert calls == ["ran"]
+    assert rows == [[("A",), ("B",), ("C",)]]
 
 
 # SQLite runs the reads one by one through execute(), which converts IN lists itself.
