@@ -3,7 +3,6 @@ chosen ones, and codes are inserted a batch at a time with collisions retried.""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy import (
     Float,
     Select,
     String,
+    Subquery,
     and_,
     case,
     cast,
@@ -211,6 +211,20 @@ def enroll_customer(session: Session, program_id: int, customer_id: int, via: st
     ).scalar_one()
 
 
+def _with_live_code(session: Session) -> ColumnElement[bool]:
+    """Joins an advocate to their unrevoked code. On SQLite the program, implied by the
+    advocate, is named too: the partial unique index on (program_id, advocate_id) WHERE
+    revoked_at IS NULL then serves the join, where SQLite, planning by rules, otherwise
+    scanned the codes once per advocate (8,000 advocates: 4.2 s to count those without a
+    code). PostgreSQL, asked the same inside the transaction that just inserted the codes
+    (statistics still saying there are none), took that route with the program named (20,000
+    advocates: 14.9 s) and hashes the join without it."""
+    on = [ReferralCode.advocate_id == Advocate.id, ReferralCode.revoked_at.is_(None)]
+    if not is_postgres(session):
+        on.append(ReferralCode.program_id == Advocate.program_id)
+    return and_(*on)
+
+
 def issue_missing_codes(
     session: Session, program_id: int, *, length: int, limit: int | None = None
 ) -> int:
@@ -234,25 +248,13 @@ def issue_missing_codes(
                 Advocate.customer_id,
                 func.row_number().over(order_by=Advocate.id).label("n"),
             )
-            .outerjoin(
-                ReferralCode,
-                and_(ReferralCode.advocate_id == Advocate.id, ReferralCode.revoked_at.is_(None)),
-            )
+            .outerjoin(ReferralCode, _with_live_code(session))
             .where(Advocate.program_id == program_id, ReferralCode.id.is_(None))
             .order_by(Advocate.id)
             .limit(wanted)
             .subquery()
         )
-        drawn = _numbered_codes(session, new_codes(wanted, length))
-        pairs = select(
-            literal(program_id).label("program_id"),
-            missing.c.advocate_id,
-            missing.c.customer_id,
-            drawn.c.code,
-        ).join_from(missing, drawn, drawn.c.n == missing.c.n)
-        _insert_from(
-            session, ReferralCode, ["program_id", "advocate_id", "customer_id", "code"], pairs
-        )
+        _pair_with_codes(session, program_id, missing, new_codes(wanted, length))
         # Counted, not taken from rowcount, which SQLite leaves at -1 for INSERT ... SELECT.
         missing_after = _missing_count(session, program_id)
         issued += missing_before - missing_after
@@ -262,17 +264,38 @@ def issue_missing_codes(
     return issued
 
 
-def _numbered_codes(session: Session, codes: list[str]) -> Any:
-    """The drawn codes as a (n, code) relation, passed as one parameter, not one per code."""
-    if is_postgres(session):
-        drawn = (
-            func.unnest(cast(codes, ARRAY(String)))
-            .table_valued("code", with_ordinality="n")
-            .render_derived()
+def _pair_with_codes(
+    session: Session, program_id: int, missing: Subquery, codes: list[str]
+) -> None:
+    """Each of the `missing` advocates (numbered 1, 2, ... in `n`) gets the code drawn in its
+    place, skipping a code that is taken. On PostgreSQL the codes go as one array, unnested
+    with their numbers and joined. SQLite could only scan a json_each list of them for each
+    advocate (32,000 advocates: 43 s, growing with the square), so there the advocates are
+    paired in Python and inserted in one executemany (95,000: 0.9 s with the count)."""
+    columns = ["program_id", "advocate_id", "customer_id", "code"]
+    if not is_postgres(session):
+        advocates = session.execute(
+            select(missing.c.advocate_id, missing.c.customer_id).order_by(missing.c.n)
         )
-        return select(drawn.c.n, drawn.c.code).subquery()
-    each = func.json_each(json.dumps(codes)).table_valued("key", "value")
-    return select((each.c.key + 1).label("n"), each.c.value.label("code")).subquery()
+        rows = [
+            dict(zip(columns, (program_id, advocate_id, customer_id, code), strict=True))
+            for (advocate_id, customer_id), code in zip(advocates, codes, strict=False)
+        ]
+        if rows:
+            session.execute(insert_ignore(session, ReferralCode), rows)
+        return
+    drawn = (
+        func.unnest(cast(codes, ARRAY(String)))
+        .table_valued("code", with_ordinality="n")
+        .render_derived()
+    )
+    pairs = select(
+        literal(program_id).label("program_id"),
+        missing.c.advocate_id,
+        missing.c.customer_id,
+        drawn.c.code,
+    ).join_from(missing, drawn, drawn.c.n == missing.c.n)
+    _insert_from(session, ReferralCode, columns, pairs)
 
 
 def _missing_count(session: Session, program_id: int) -> int:
@@ -280,10 +303,7 @@ def _missing_count(session: Session, program_id: int) -> int:
         session.scalar(
             select(func.count())
             .select_from(Advocate)
-            .outerjoin(
-                ReferralCode,
-                and_(ReferralCode.advocate_id == Advocate.id, ReferralCode.revoked_at.is_(None)),
-            )
+            .outerjoin(ReferralCode, _with_live_code(session))
             .where(Advocate.program_id == program_id, ReferralCode.id.is_(None))
         )
         or 0

@@ -3,9 +3,15 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
-from db.advocates import CodeTaken, enroll_top, issue_code, issue_missing_codes, score_expression
+from db.advocates import (
+    CodeTaken,
+    enroll_top,
+    issue_code,
+    issue_missing_codes,
+    score_expression,
+)
 from db.models import Advocate, Customer, ReferralCode
 from db.programs import Programs
 from referral.codes import ALPHABET
@@ -94,6 +100,35 @@ def test_every_advocate_gets_one_unique_code_from_the_alphabet(session):
     codes = session.scalars(select(ReferralCode.code)).all()
     assert len(set(codes)) == 40
     assert all(len(c) == 8 and set(c) <= set(ALPHABET) for c in codes)
+
+
+# SQLite plans by rules, not sizes: unless the join names the program it scanned every code
+# for every advocate (8,000 advocates: 4.2 s to count those still without a code).
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_advocates_without_a_code_are_found_through_the_live_code_index(session):
+    _population(session, 5)
+    program = Programs(session).create(**PROGRAM)
+    enroll_top(session, program.id, ScoreWeights(), top=5)
+    statements = []
+
+    def note(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    event.listen(session.get_bind(), "before_cursor_execute", note)
+    try:
+        issue_missing_codes(session, program.id, length=8)
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", note)
+    counts = [s for s in statements if s.startswith("SELECT count(*)")]
+    assert counts
+    for statement in counts:
+        plan = " ".join(
+            row[-1]
+            for row in session.connection().exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {statement}", (program.id,)
+            )
+        )
+        assert "SEARCH referral_codes USING INDEX uq_referral_codes_live_per_advocate" in plan
 
 
 def test_issue_code_returns_the_same_live_code_each_time(session):
