@@ -28,6 +28,7 @@ from db.models import (
 from db.statements import among, bulk_insert, bulk_update, claim
 from db.types import utcnow
 from referral.codes import new_codes
+from referral.programs import RewardType
 from referral.rewards import GrantPlan, LedgerPosting, clawback_postings, issue_postings
 
 
@@ -95,12 +96,30 @@ def rewarded_counts(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[
     return {(p, r): n for p, r, n in rows if (p, r) in keys}
 
 
-def insert_grants(session: Session, plans: Sequence[GrantPlan]) -> None:
+def insert_grants(
+    session: Session, plans: Sequence[GrantPlan], *, issue_ready: bool = False
+) -> tuple[list[ApprovedGrant], dict[int, str]]:
     """New grants, pending; or approved already when no person must approve them and their
-    hold has passed (database clock), which saves release_holds a pass over them."""
+    hold has passed (database clock), which saves release_holds a pass over them.
+
+    With `issue_ready`, such grants are inserted issued instead, discounts with their coupon
+    code: returned with the codes by grant id, for the caller to write their postings and
+    notices in the same transaction. A grant that already exists is left as it is and not
+    returned.
+    """
     if not plans:
-        return
-    now = session.scalar(select(utcnow()))
+        return [], {}
+    now = session.execute(select(utcnow())).scalar_one()
+    ready = {p.idempotency_key for p in plans if not p.needs_approval and p.hold_until <= now}
+    coupons: dict[str, str] = {}
+    if issue_ready:
+        discounts = [
+            p.idempotency_key
+            for p in plans
+            if p.idempotency_key in ready and p.reward_type == RewardType.DISCOUNT
+        ]
+        coupons = dict(zip(discounts, unique_coupons(session, len(discounts)), strict=True))
+    ready_as = "issued" if issue_ready else "approved"
     rows = [
         {
             "idempotency_key": p.idempotency_key,
@@ -114,17 +133,34 @@ def insert_grants(session: Session, plans: Sequence[GrantPlan]) -> None:
             "description": p.description,
             "needs_approval": p.needs_approval,
             "campaign_id": p.campaign_id,
-            "status": "approved" if _releasable(p, now) else "pending",
-            "approved_at": now if _releasable(p, now) else None,
+            "status": ready_as if p.idempotency_key in ready else "pending",
+            "approved_at": now if p.idempotency_key in ready else None,
+            "issued_at": now if issue_ready and p.idempotency_key in ready else None,
+            "coupon_code": coupons.get(p.idempotency_key),
             "hold_until": p.hold_until,
         }
         for p in plans
     ]
-    bulk_insert(session, RewardGrant, rows, ignore_conflicts=True)
-
-
-def _releasable(plan: GrantPlan, now: datetime | None) -> bool:
-    return not plan.needs_approval and now is not None and plan.hold_until <= now
+    returned = bulk_insert(
+        session, RewardGrant, rows, ignore_conflicts=True, returning=("idempotency_key", "id")
+    )
+    inserted: dict[str, int] = {key: grant_id for key, grant_id in returned}
+    grants = [
+        ApprovedGrant(
+            id=inserted[p.idempotency_key],
+            program_id=p.program_id,
+            referral_id=p.referral_id,
+            beneficiary_id=p.beneficiary_id,
+            role=p.role,
+            reward_type=p.reward_type,
+            amount_minor=p.amount_minor,
+            currency=p.currency,
+            description=p.description,
+        )
+        for p in plans
+        if issue_ready and p.idempotency_key in ready and p.idempotency_key in inserted
+    ]
+    return grants, {inserted[k]: code for k, code in coupons.items() if k in inserted}
 
 
 def mark_referrals(session: Session, ids: Sequence[int], status: str) -> None:

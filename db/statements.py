@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Integer,
+    Row,
     Select,
     String,
     Table,
@@ -141,8 +142,10 @@ def bulk_insert(
     rows: Sequence[Mapping[str, Any]],
     *,
     ignore_conflicts: bool,
-) -> None:
-    """Insert many rows in one statement.
+    returning: Sequence[str] = (),
+) -> list[Row[Any]]:
+    """Insert many rows in one statement; with `returning`, those columns of every row
+    inserted (a row skipped on a conflict returns nothing), in no set order.
 
     On PostgreSQL the rows are COPied into a temporary staging table and moved over with one
     INSERT ... SELECT: COPY is the cheapest way in, and the INSERT keeps ON CONFLICT, which
@@ -152,26 +155,32 @@ def bulk_insert(
     that cannot conflict go by plain COPY on PostgreSQL.
     """
     if not rows:
-        return
+        return []
     target = _table(model)
-    if is_postgres(session) and not ignore_conflicts and _copyable(target, rows[0]):
-        # Nothing to skip and nothing computed: COPY straight into the table.
+    wanted = [target.c[name] for name in returning]
+    postgres = is_postgres(session)
+    if postgres and not ignore_conflicts and not wanted and _copyable(target, rows[0]):
+        # Nothing to skip, return or compute: COPY straight into the table.
         _copy(session, target, list(rows[0]), rows)
-        return
-    if not is_postgres(session) or len(rows) < STAGING_THRESHOLD:
+        return []
+    if not postgres or len(rows) < STAGING_THRESHOLD:
         statement = insert_ignore(session, target) if ignore_conflicts else insert(target)
-        if is_postgres(session):
-            # With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT; without it,
+        if wanted or postgres:
+            # With RETURNING, SQLAlchemy sends the rows as multi-row INSERTs; without it,
             # psycopg would pipeline one INSERT per row.
-            statement = statement.returning(*target.primary_key.columns)
-        session.execute(statement, list(rows))
-        return
+            statement = statement.returning(*(wanted or target.primary_key.columns))
+        result = session.execute(statement, list(rows))
+        return list(result) if wanted else []
     names = list(rows[0])
     with staged(session, target, names, rows) as stage:
         statement = pg_insert(target).from_select(names, select(*stage.c))
         if ignore_conflicts:
             statement = statement.on_conflict_do_nothing()
-        session.execute(statement)
+        if wanted:
+            statement = statement.returning(*wanted)
+        result = session.execute(statement)
+        inserted = list(result) if wanted else []
+    return inserted
 
 
 def bulk_update(

@@ -1,7 +1,9 @@
-"""Turn qualified referrals into grants, release closed holds, and issue approved rewards."""
+"""Turn qualified referrals into grants (issuing at once those that need neither a person nor a
+hold), release closed holds, and issue the rewards approved since."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from prefect import flow
@@ -20,24 +22,24 @@ from tasks.rewards import (
 def distribute_rewards(batch_size: int | None = None) -> dict[str, Any]:
     settings, url = settings_and_url()
     size = batch_size or settings.batch_size
-    granted = referrals = 0
+    granted = referrals = issued = 0
+    by_type: Counter[str] = Counter()
     while (batch := grant_rewards_batch(url, size))["referrals"]:
         referrals += batch["referrals"]
         granted += batch["grants"]
+        issued += batch["issued"]  # those needing neither a person nor a hold
+        by_type.update(batch["by_type"])
     released = release_holds(url)
-    issued = 0
-    by_type: dict[str, int] = {}
     while (issue := issue_rewards_batch(url, size))["issued"]:
         issued += issue["issued"]
-        for kind, amount in issue["by_type"].items():
-            by_type[kind] = by_type.get(kind, 0) + amount
+        by_type.update(issue["by_type"])
     complete_rewarded(url)
     summary = {
         "referrals_rewarded": referrals,
         "grants_created": granted,
         "holds_released": released,
         "grants_issued": issued,
-        "issued_minor_by_type": by_type,
+        "issued_minor_by_type": dict(by_type),
     }
     publish_table(
         "distribute-rewards",

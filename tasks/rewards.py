@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import replace
 from typing import Any
 
@@ -22,10 +22,10 @@ from tasks.base import collection_paused, database_task
 
 
 @collection_paused
-def grant_batch(session: Session, batch_size: int) -> dict[str, int]:
+def grant_batch(session: Session, batch_size: int) -> dict[str, Any]:
     referrals = q.claim_qualified(session, batch_size)
     if not referrals:
-        return {"referrals": 0, "grants": 0, "boosted": 0}
+        return {"referrals": 0, "grants": 0, "boosted": 0, "issued": 0, "by_type": {}}
     programs = Programs(session)
     counts = q.rewarded_counts(session, {(r.program_id, r.referrer_id) for r in referrals})
     boosts = _CampaignBoosts(session, referrals)
@@ -58,10 +58,30 @@ def grant_batch(session: Session, batch_size: int) -> dict[str, int]:
                 purchased_at=referral.purchased_at,
             )
         ]
-    q.insert_grants(session, plans)
-    q.mark_referrals(session, [r.id for r in referrals], "approved")
+    # Grants that need neither a person nor a hold are issued as they are created: one
+    # write each instead of an insert now and an update in an issue batch later.
+    issued, coupons = q.insert_grants(session, plans, issue_ready=True)
+    by_type = pay(session, issued, coupons)
+    complete = _fully_issued(referrals, plans, issued)
+    q.mark_referrals(session, [r.id for r in referrals if r.id not in complete], "approved")
+    q.mark_referrals(session, sorted(complete), "rewarded")
     boosted = sum(1 for p in plans if p.campaign_id is not None)
-    return {"referrals": len(referrals), "grants": len(plans), "boosted": boosted}
+    return {
+        "referrals": len(referrals),
+        "grants": len(plans),
+        "boosted": boosted,
+        "issued": len(issued),
+        "by_type": by_type,
+    }
+
+
+def _fully_issued(
+    referrals: list[q.QualifiedReferral], plans: list[GrantPlan], issued: list[q.ApprovedGrant]
+) -> set[int]:
+    """Referrals all of whose grants were issued just now: rewarded at once."""
+    planned = Counter(p.referral_id for p in plans)
+    paid = Counter(g.referral_id for g in issued)
+    return {r.id for r in referrals if planned[r.id] == paid[r.id]}
 
 
 class _CampaignBoosts:
@@ -97,6 +117,7 @@ class _CampaignBoosts:
 
 @collection_paused
 def issue_batch(session: Session, batch_size: int) -> dict[str, Any]:
+    """Grants approved after their creation (a hold released, a person's approval)."""
     grants = q.claim_approved(session, batch_size)
     if not grants:
         return {"issued": 0, "by_type": {}}
@@ -104,6 +125,17 @@ def issue_batch(session: Session, batch_size: int) -> dict[str, Any]:
     coupons = dict(
         zip([g.id for g in discounts], q.unique_coupons(session, len(discounts)), strict=True)
     )
+    by_type = pay(session, grants, coupons)
+    q.mark_issued(session, [g.id for g in grants], coupons)
+    q.complete_rewarded_referrals(session, {g.referral_id for g in grants if g.referral_id})
+    return {"issued": len(grants), "by_type": by_type}
+
+
+def pay(session: Session, grants: list[q.ApprovedGrant], coupons: dict[int, str]) -> dict[str, int]:
+    """The ledger postings, payout requests and notices of grants being issued; returns the
+    amounts by reward type."""
+    if not grants:
+        return {}
     postings = []
     outbox: list[dict[str, Any]] = []
     by_type: dict[str, int] = defaultdict(int)
@@ -152,9 +184,7 @@ def issue_batch(session: Session, batch_size: int) -> dict[str, Any]:
             )
     q.insert_postings(session, postings)
     q.insert_outbox(session, outbox)
-    q.mark_issued(session, [g.id for g in grants], coupons)
-    q.complete_rewarded_referrals(session, {g.referral_id for g in grants if g.referral_id})
-    return {"issued": len(grants), "by_type": dict(by_type)}
+    return dict(by_type)
 
 
 def notification_channels(session: Session, grants: list[q.ApprovedGrant]) -> dict[int, str]:
@@ -176,7 +206,7 @@ def notification_channels(session: Session, grants: list[q.ApprovedGrant]) -> di
 
 
 @database_task("grant-rewards-batch")
-def grant_rewards_batch(database_url: str, batch_size: int) -> dict[str, int]:
+def grant_rewards_batch(database_url: str, batch_size: int) -> dict[str, Any]:
     with transaction(engine_for(database_url)) as session:
         return grant_batch(session, batch_size)
 

@@ -7,6 +7,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 
 from db.advocates import issue_code
@@ -14,22 +15,25 @@ from db.engine import transaction
 from db.ingest import Click, record_clicks, record_events
 from db.models import Customer, LedgerEntry, OutboxMessage, Referral, RewardGrant
 from db.programs import Programs
+from db.rewards import decide_grants
 from referral.events import Event
 from referral.fraud.basic import BasicRuleSet
 from tasks.conversions import process_batch
+from tasks.rewards import grant_batch
 from tests.db.helpers import NOW, PEPPER, add_customers, customer
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERRALS = 1500
 
 
-def _qualified_referrals(engine, n=REFERRALS):
+def _qualified_referrals(engine, n=REFERRALS, approval="auto"):
     with transaction(engine) as session:
         add_customers(session, customer("ADV"))
         program = Programs(session).create(
             slug="friends",
             name="Friends",
             hold_days=0,
+            approval=approval,
             referrer_reward={"type": "credit", "amount": "10.00"},
             referee_reward={"type": "discount", "amount": 15, "unit": "percent"},
         )
@@ -88,6 +92,16 @@ def _worker(url, batch_size=25, *kill):
     )
 
 
+def _granted_then_approved_by_hand(engine):
+    """Grants that wait for a person, approved by one: the issue batches pay them."""
+    _qualified_referrals(engine, approval="manual")
+    with transaction(engine) as session:
+        while grant_batch(session, 5000)["referrals"]:
+            pass
+        waiting = session.scalars(select(RewardGrant.id)).all()
+        decide_grants(session, waiting, approve=True, who="ops", reason="checked")
+
+
 def _count(engine, model, *where):
     with transaction(engine) as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
@@ -116,9 +130,28 @@ def _assert_paid_exactly_once(engine):
         assert len(notices) == len(set(notices)) == grants
 
 
-def test_a_run_killed_mid_batch_is_finished_by_the_next_without_paying_twice(engine, database_url):
-    _qualified_referrals(engine)
-    worker = _worker(database_url, 25, 7)  # killed inside its 7th issue batch
+def test_a_run_killed_mid_grant_batch_is_finished_by_the_next_without_paying_twice(
+    engine, database_url
+):
+    _qualified_referrals(engine)  # no hold, automatic approval: issued as granted
+    worker = _worker(database_url, 25, "grant", 7)  # killed inside its 7th grant batch
+    worker.wait(timeout=120)
+    assert worker.returncode == -signal.SIGKILL
+    issued = _count(engine, RewardGrant, RewardGrant.status == "issued")
+    assert issued == 2 * 6 * 25  # six batches of 25 referrals committed, the seventh rolled back
+    assert _count(engine, RewardGrant) == issued
+    assert _count(engine, LedgerEntry) == 2 * issued
+    assert _count(engine, Referral, Referral.status == "rewarded") == 6 * 25
+    rerun = _worker(database_url)
+    assert rerun.wait(timeout=240) == 0
+    _assert_paid_exactly_once(engine)
+
+
+def test_a_run_killed_mid_issue_batch_is_finished_by_the_next_without_paying_twice(
+    engine, database_url
+):
+    _granted_then_approved_by_hand(engine)
+    worker = _worker(database_url, 25, "issue", 7)  # killed inside its 7th issue batch
     worker.wait(timeout=120)
     assert worker.returncode == -signal.SIGKILL
     issued = _count(engine, RewardGrant, RewardGrant.status == "issued")
@@ -129,9 +162,14 @@ def test_a_run_killed_mid_batch_is_finished_by_the_next_without_paying_twice(eng
     _assert_paid_exactly_once(engine)
 
 
-def test_two_runs_at_once_pay_each_grant_once(engine, database_url):
-    """On PostgreSQL the runs split batches (SKIP LOCKED); on SQLite they take turns."""
-    _qualified_referrals(engine)
+@pytest.mark.parametrize("approval", ["auto", "manual"])
+def test_two_runs_at_once_pay_each_grant_once(engine, database_url, approval):
+    """On PostgreSQL the runs split batches (SKIP LOCKED); on SQLite they take turns. With
+    automatic approval the grant batches pay; with a person's approval the issue batches."""
+    if approval == "manual":
+        _granted_then_approved_by_hand(engine)
+    else:
+        _qualified_referrals(engine)
     workers = [_worker(database_url), _worker(database_url)]
     assert [w.wait(timeout=240) for w in workers] == [0, 0]
     _assert_paid_exactly_once(engine)

@@ -4,10 +4,11 @@ refunded: nothing twice, nothing lost, the ledger balanced."""
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from db.models import LedgerEntry, OutboxMessage, Referral, RewardGrant
+from db.models import Conversion, LedgerEntry, OutboxMessage, Referral, RewardGrant
 from db.programs import Programs
+from db.types import utcnow
 from referral.fraud.basic import BasicRuleSet
 from tasks.conversions import process_batch
 from tasks.rewards import grant_batch
@@ -119,3 +120,38 @@ def test_a_referral_keeps_the_rules_it_was_made_under(session):
     grant_batch(session, 1000)
     amount = session.scalar(select(RewardGrant.amount_minor).where(RewardGrant.role == "referrer"))
     assert amount == 1000
+
+
+def test_grants_needing_neither_a_person_nor_a_hold_are_paid_by_the_grant_batch(session):
+    _, code = advocate_with_code(session)  # hold_days 0, automatic approval
+    referred_purchase(session, code)
+    process_batch(session, 1000, BasicRuleSet())
+    batch = grant_batch(session, 1000)
+    assert (batch["grants"], batch["issued"]) == (2, 2)
+    assert batch["by_type"] == {"credit": 1000, "discount": 600}
+    assert set(session.scalars(select(RewardGrant.status))) == {"issued"}
+    assert session.scalar(select(Referral.status)) == "rewarded"
+    assert _count(session, LedgerEntry) == 4
+    assert _count(session, OutboxMessage, OutboxMessage.kind == "notification") == 2
+    coupon = session.scalar(select(RewardGrant.coupon_code).where(RewardGrant.role == "referee"))
+    notices = session.scalars(select(OutboxMessage.payload)).all()
+    assert {n["role"]: n["coupon_code"] for n in notices} == {"referee": coupon, "referrer": None}
+    assert coupon.startswith("RW-")
+    times = session.execute(select(RewardGrant.approved_at, RewardGrant.issued_at)).all()
+    assert all(approved is not None and approved == issued for approved, issued in times)
+
+
+def test_grants_under_a_hold_wait_for_the_issue_batch(session):
+    _, code = advocate_with_code(session, hold_days=14)
+    referred_purchase(session, code)
+    process_batch(session, 1000, BasicRuleSet())
+    # The purchase made just now, by the database clock: its refund window is still open.
+    session.execute(
+        update(Conversion).where(Conversion.kind == "purchase").values(occurred_at=utcnow())
+    )
+    batch = grant_batch(session, 1000)
+    assert (batch["grants"], batch["issued"]) == (2, 0)
+    assert set(session.scalars(select(RewardGrant.status))) == {"pending"}
+    assert session.scalar(select(Referral.status)) == "approved"
+    assert _count(session, LedgerEntry) == 0
+    assert _count(session, OutboxMessage) == 0

@@ -10,7 +10,7 @@ from sqlalchemy import func, literal, select, text
 
 from db.customers import CUSTOMERS, upsert_customers
 from db.models import Customer
-from db.statements import among, read_together, staged
+from db.statements import among, bulk_insert, read_together, staged
 from tests.db.helpers import customer
 
 AWKWARD = ['a"b', "c\\d", "x,y", "{z}", "NULL", " padded ", "é@example.org", "", "'; --"]
@@ -148,3 +148,15 @@ def test_an_in_list_of_values_that_need_converting_is_refused_by_name(session):
         read_together(
             session, [select(Customer.external_id).where(Customer.customer_since.in_([paris]))]
         )
+
+
+@pytest.mark.parametrize("rows", [3, 250], ids=["multi-row insert", "staged"])
+def test_bulk_insert_returns_what_it_inserted_and_nothing_it_skipped(session, rows):
+    upsert_customers(session, [customer("C0", segment="before")])
+    fresh = [customer(f"C{i}", segment="new") for i in range(rows)]
+    returned = bulk_insert(
+        session, Customer, fresh, ignore_conflicts=True, returning=("external_id", "segment")
+    )
+    assert sorted(returned) == sorted((f"C{i}", "new") for i in range(1, rows))
+    assert session.scalar(select(Customer.segment).where(Customer.external_id == "C0")) == "before"
+    assert bulk_insert(session, Customer, fresh, ignore_conflicts=True) == []
