@@ -313,17 +313,16 @@ def refunded_totals(session: Session, order_ids: set[str]) -> dict[str, int]:
 def insert_referrals(
     session: Session, rows: Sequence[dict[str, Any]]
 ) -> dict[tuple[int, int], int]:
-    """Creates referrals, UNIQUE(program, referee) deciding races; returns the ids by key."""
-    if not rows:
-        return {}
-    bulk_insert(session, Referral, rows, ignore_conflicts=True)
-    keys = {(row["program_id"], row["referee_id"]) for row in rows}
-    found = session.connection().execute(
-        select(Referral.program_id, Referral.referee_id, Referral.id).where(
-            among(session, Referral.referee_id, {referee for _, referee in keys})
-        )
+    """Creates referrals, UNIQUE(program, referee) deciding races; returns the ids of those
+    created, by (program, referee): one another run created first is not among them."""
+    created = bulk_insert(
+        session,
+        Referral,
+        rows,
+        ignore_conflicts=True,
+        returning=("program_id", "referee_id", "id"),
     )
-    return {(p, r): i for p, r, i in found if (p, r) in keys}
+    return {(program, referee): referral for program, referee, referral in created}
 
 
 def set_referral_status(session: Session, changes: Sequence[dict[str, Any]]) -> None:

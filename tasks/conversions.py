@@ -2,9 +2,9 @@
 queries, decide with the pure rules of referral/, write the results in a few statements.
 
 Two passes over the batch, both in time order: the first attributes sign-ups and purchases
-and creates referrals (one INSERT for the batch); the second validates purchases against
-those referrals and handles refunds. Every conversion gets exactly one outcome.
-"""
+and decides the new referrals; the second validates purchases against them and the older
+referrals and handles refunds. Every conversion gets exactly one outcome, and every new
+referral is written once, as the batch left it (one INSERT for the batch)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from tasks.base import collection_paused, database_task
 from tasks.fraud_facts import Candidate, FraudFactsReader
 
 MAX_WINDOW_DAYS = 365
+RACE_ATTEMPTS = 3
 STATUS_BY_DECISION = {
     Decision.APPROVE: "pending",
     Decision.REVIEW: "flagged",
@@ -153,6 +154,7 @@ class _Batch:
         refunds = {c.order_id for c in batch if c.kind == "refund" and c.order_id}
         self.originals = q.purchases_by_order(session, refunds)
         self.refunded = q.refunded_totals(session, refunds)
+        self.new: dict[tuple[int, int], _NewReferral] = {}
         self.status_changes: dict[int, dict[str, Any]] = {}
         self.to_void: list[int] = []
 
@@ -185,42 +187,22 @@ class _Batch:
         reader = FraudFactsReader(self.session, list(candidates.values()))
         verdicts = {key: self._judge(a, candidates[key], reader) for key, a in found.items()}
         self.summary.fraud_seconds += time.perf_counter() - started
-        new = {key: self._new_referral(a, *verdicts[key]) for key, a in found.items()}
-        if new:
-            ids = q.insert_referrals(self.session, [n.row for n in new.values()])
-            insert_fraud_signals(
-                self.session,
-                [
-                    {
-                        "referral_id": ids[key],
-                        "rule": s.rule,
-                        "severity": s.severity.value,
-                        "score": s.score,
-                        "reason_code": s.reason_code,
-                        "evidence": s.evidence,
-                    }
-                    for key, n in new.items()
-                    if key in ids
-                    for s in n.signals
-                ],
+        for key, attributed in found.items():
+            made = self._new_referral(attributed, *verdicts[key])
+            # Written once the batch is decided, in its final state; until then it goes by
+            # a provisional id below zero, which no stored referral has.
+            self.new[key] = made
+            self.referrals[key] = q.ReferralState(
+                id=-len(self.new),
+                program_id=key[0],
+                program_version_id=made.row["program_version_id"],
+                referrer_id=made.row["referrer_id"],
+                referee_id=key[1],
+                status=made.row["status"],
+                referred_at=made.row["referred_at"],
+                qualifying_conversion_id=None,
             )
-            for key, n in new.items():
-                if key in ids:
-                    self.referrals[key] = q.ReferralState(
-                        id=ids[key],
-                        program_id=key[0],
-                        program_version_id=n.row["program_version_id"],
-                        referrer_id=n.row["referrer_id"],
-                        referee_id=key[1],
-                        status=n.row["status"],
-                        referred_at=n.row["referred_at"],
-                        qualifying_conversion_id=None,
-                    )
-                    self.keys_by_referee[key[1]].append(key)
-                    self.summary.referrals_created += 1
-                    self.summary.flagged += n.row["status"] == "flagged"
-                    self.summary.rejected += n.row["status"] == "rejected"
-                    self.summary.signals.update(s.rule for s in n.signals)
+            self.keys_by_referee[key[1]].append(key)
         return early
 
     def _landing_host(self, conversion: q.PendingConversion, program_id: int) -> str | None:
@@ -416,14 +398,77 @@ class _Batch:
         return earliest is not None and earliest < referred_at
 
     def write(self, outcomes: list[dict[str, Any]]) -> None:
-        q.set_referral_status(self.session, list(self.status_changes.values()))
-        void_referrals(self.session, self.to_void, reason="refund")
+        ids = self._insert_new_referrals()
+        q.set_referral_status(
+            self.session, [change for i, change in self.status_changes.items() if i > 0]
+        )
+        void_referrals(self.session, [i for i in self.to_void if i > 0], reason="refund")
+        for outcome in outcomes:
+            outcome["referral_id"] = ids.get(outcome["referral_id"], outcome["referral_id"])
         q.mark_processed(self.session, outcomes)
+
+    def _insert_new_referrals(self) -> dict[int, int]:
+        """The batch's new referrals as the batch left them (qualified, voided, ...), and
+        their fraud signals; returns the stored ids by provisional id."""
+        if not self.new:
+            return {}
+        voided = set(self.to_void)
+        rows = []
+        for key, made in self.new.items():
+            state = self.referrals[key]
+            row = {**made.row, "qualifying_conversion_id": state.qualifying_conversion_id}
+            row.update(
+                {k: v for k, v in self.status_changes.get(state.id, {}).items() if k != "id"}
+            )
+            if state.id in voided:
+                row.update(status="voided", status_reason="refund")
+            rows.append(row)
+        stored = q.insert_referrals(self.session, rows)
+        if len(stored) < len(rows):
+            raise ReferralRaceLost
+        ids = {self.referrals[key].id: stored[key] for key in self.new}
+        insert_fraud_signals(
+            self.session,
+            [
+                {
+                    "referral_id": stored[key],
+                    "rule": s.rule,
+                    "severity": s.severity.value,
+                    "score": s.score,
+                    "reason_code": s.reason_code,
+                    "evidence": s.evidence,
+                }
+                for key, made in self.new.items()
+                for s in made.signals
+            ],
+        )
+        for made in self.new.values():
+            self.summary.referrals_created += 1
+            self.summary.flagged += made.row["status"] == "flagged"
+            self.summary.rejected += made.row["status"] == "rejected"
+            self.summary.signals.update(s.rule for s in made.signals)
+        return ids
+
+
+class ReferralRaceLost(Exception):
+    """Another run stored one of the batch's new referrals first: decide the batch again."""
 
 
 @collection_paused
 def process_batch(session: Session, batch_size: int, rules: RuleSet | None = None) -> BatchSummary:
     """`rules`: one rule set for every program (tests, benchmarks); None: each program's."""
+    for _ in range(RACE_ATTEMPTS - 1):
+        try:
+            with session.begin_nested():
+                return _process(session, batch_size, rules)
+        except ReferralRaceLost:
+            # The other run's referral is committed now (ON CONFLICT waited for it): the
+            # batch is read and decided again from the start, that referral included.
+            continue
+    return _process(session, batch_size, rules)
+
+
+def _process(session: Session, batch_size: int, rules: RuleSet | None) -> BatchSummary:
     conversions = q.claim_unprocessed(session, batch_size)
     if not conversions:
         return BatchSummary()
