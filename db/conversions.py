@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from db.models import Conversion, Customer, Referral, ReferralCode, Touch, core_table
-from db.statements import among, bulk_insert, bulk_update, claim
+from db.statements import among, bulk_insert, bulk_update, take_turns
 from db.types import UTCDateTime, utcnow
 
 
@@ -111,15 +111,18 @@ class PendingConversion:
 
 
 def claim_unprocessed(session: Session, limit: int) -> list[PendingConversion]:
-    """The oldest unprocessed conversions; on PostgreSQL locked rows are skipped so two runs
-    split the work instead of doing it twice."""
-    ids = (
-        select(Conversion.id)
-        .where(Conversion.processed_at.is_(None))
-        .order_by(Conversion.id)
-        .limit(limit)
+    """The oldest unprocessed conversions. Batches take turns, so two runs at once process
+    them in order: a purchase is never judged before the batch holding its sign-up has
+    committed the referral that the sign-up created."""
+    take_turns(session, "process-conversions")
+    claimed = list(
+        session.scalars(
+            select(Conversion.id)
+            .where(Conversion.processed_at.is_(None))
+            .order_by(Conversion.id)
+            .limit(limit)
+        )
     )
-    claimed = list(session.scalars(claim(session, ids)))
     if not claimed:
         return []
     rows = session.connection().execute(

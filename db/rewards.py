@@ -25,7 +25,7 @@ from db.models import (
     Review,
     RewardGrant,
 )
-from db.statements import among, bulk_insert, bulk_update, claim
+from db.statements import among, bulk_insert, bulk_update, claim, take_turns
 from db.types import utcnow
 from referral.codes import new_codes
 from referral.programs import RewardType
@@ -51,6 +51,10 @@ class QualifiedReferral:
 
 
 def claim_qualified(session: Session, limit: int) -> list[QualifiedReferral]:
+    """The oldest qualified referrals, locked. Batches take turns: a referral's tier counts
+    the referrer's referrals rewarded before it, which a batch running beside it would not
+    have committed yet."""
+    take_turns(session, "grant-rewards")
     ids = list(
         session.scalars(
             claim(

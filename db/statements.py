@@ -23,6 +23,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     column,
+    func,
     insert,
     select,
     table,
@@ -56,6 +57,20 @@ def claim(session: Session, query: Select[Any]) -> Select[Any]:
     SQLite has one writer at a time (BEGIN IMMEDIATE), which serialises runs by itself.
     """
     return query.with_for_update(skip_locked=True) if is_postgres(session) else query
+
+
+def take_turns(session: Session, job: str) -> None:
+    """Batches of `job` run one at a time, in the order they ask: each waits here until the
+    transaction of the one before has ended.
+
+    For work whose order matters (a purchase is judged by the referrals that the batches
+    before it created; a tier counts the referrals rewarded before), where SKIP LOCKED would
+    let a second run decide on facts the first has not committed yet. PostgreSQL: a
+    transaction-level advisory lock, released by commit, rollback or a lost connection;
+    SQLite: BEGIN IMMEDIATE has already made every writer take its turn.
+    """
+    if is_postgres(session):
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(job))))
 
 
 def among(session: Session, field: Any, values: Iterable[Any]) -> ColumnElement[bool]:

@@ -29,7 +29,6 @@ from tasks.base import collection_paused, database_task
 from tasks.fraud_facts import Candidate, FraudFactsReader
 
 MAX_WINDOW_DAYS = 365
-RACE_ATTEMPTS = 3
 STATUS_BY_DECISION = {
     Decision.APPROVE: "pending",
     Decision.REVIEW: "flagged",
@@ -425,7 +424,10 @@ class _Batch:
             rows.append(row)
         stored = q.insert_referrals(self.session, rows)
         if len(stored) < len(rows):
-            raise ReferralRaceLost
+            taken = next(key for key in self.new if key not in stored)
+            raise ReferralConflict(
+                f"program {taken[0]} already has a referral of customer {taken[1]}"
+            )
         ids = {self.referrals[key].id: stored[key] for key in self.new}
         insert_fraud_signals(
             self.session,
@@ -450,25 +452,14 @@ class _Batch:
         return ids
 
 
-class ReferralRaceLost(Exception):
-    """Another run stored one of the batch's new referrals first: decide the batch again."""
+class ReferralConflict(Exception):
+    """A referral the batch created was already stored, by a writer that did not take its
+    turn: the batch rolls back, its conversions stay unprocessed for the next run."""
 
 
 @collection_paused
 def process_batch(session: Session, batch_size: int, rules: RuleSet | None = None) -> BatchSummary:
     """`rules`: one rule set for every program (tests, benchmarks); None: each program's."""
-    for _ in range(RACE_ATTEMPTS - 1):
-        try:
-            with session.begin_nested():
-                return _process(session, batch_size, rules)
-        except ReferralRaceLost:
-            # The other run's referral is committed now (ON CONFLICT waited for it): the
-            # batch is read and decided again from the start, that referral included.
-            continue
-    return _process(session, batch_size, rules)
-
-
-def _process(session: Session, batch_size: int, rules: RuleSet | None) -> BatchSummary:
     conversions = q.claim_unprocessed(session, batch_size)
     if not conversions:
         return BatchSummary()
