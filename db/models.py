@@ -352,10 +352,8 @@ class LedgerEntry(Base):
     """Append-only double entry: each transaction's postings sum to zero per currency."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (
-        Index("ix_ledger_account", "account", "currency"),
-        UniqueConstraint("transaction_id", "account"),
-    )
+    # No index by account: nothing reads the ledger that way, and each posting paid for one.
+    __table_args__ = (UniqueConstraint("transaction_id", "account"),)
 
     id: Mapped[int] = _pk()
     transaction_id: Mapped[str] = mapped_column(String(200))
