@@ -127,13 +127,12 @@ def _shop(
 def _check(engine: Engine, batch_size: int) -> tuple[int, float]:
     """Runs the pipeline's first stage; the conversions and the seconds spent on fraud
     checks (facts and rules inside the batches, then the ring sweep)."""
-    processed, fraud_seconds, after = 0, 0.0, 0
+    processed, fraud_seconds = 0, 0.0
     while True:
         with transaction(engine) as session:
-            summary = process_batch(session, batch_size, after=after)
+            summary = process_batch(session, batch_size)
         if not summary.conversions:
             break
-        after = summary.last_id
         processed += summary.conversions
         fraud_seconds += summary.fraud_seconds
     started = time.perf_counter()

@@ -110,19 +110,15 @@ class PendingConversion:
     first_order_at: datetime | None
 
 
-def claim_unprocessed(session: Session, limit: int, after: int = 0) -> list[PendingConversion]:
-    """The oldest unprocessed conversions with an id above `after`. Batches take turns, so
-    two runs at once process them in order: a purchase is never judged before the batch
-    holding its sign-up has committed the referral that the sign-up created.
-
-    A run passes the last id of its previous batch as `after`: the conversions it has just
-    processed leave index entries behind until a vacuum, and a scan from the first id
-    walked all of them again for every batch (30 ms a batch halfway through 100k)."""
+def claim_unprocessed(session: Session, limit: int) -> list[PendingConversion]:
+    """The oldest unprocessed conversions. Batches take turns, so two runs at once process
+    them in order: a purchase is never judged before the batch holding its sign-up has
+    committed the referral that the sign-up created."""
     take_turns(session, "process-conversions")
     claimed = list(
         session.scalars(
             select(Conversion.id)
-            .where(Conversion.processed_at.is_(None), Conversion.id > after)
+            .where(Conversion.processed_at.is_(None))
             .order_by(Conversion.id)
             .limit(limit)
         )

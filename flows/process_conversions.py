@@ -24,12 +24,10 @@ def process_conversions(batch_size: int | None = None) -> dict[str, Any]:
     # Bounded: conversions arriving during the run wait for the next one, and a batch that
     # somehow made no progress cannot spin forever.
     backlog = unprocessed(url)
-    after = 0
     for _ in range(-(-backlog // size) + 1):
-        batch = process_conversions_batch(url, size, after)
+        batch = process_conversions_batch(url, size)
         if batch["conversions"] == 0:
             break
-        after = batch["last_id"]
         for name in SUMMED:
             totals[name] += batch[name]
         for outcome, n in batch["outcomes"].items():

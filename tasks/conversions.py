@@ -47,7 +47,6 @@ class BatchSummary:
     outcomes: Counter[str] = field(default_factory=Counter)
     signals: Counter[str] = field(default_factory=Counter)  # fraud signals by rule
     fraud_seconds: float = 0.0  # reading the fraud facts and judging the new referrals
-    last_id: int = 0  # where the run's next batch starts
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,7 +59,6 @@ class BatchSummary:
             "outcomes": dict(self.outcomes),
             "signals": dict(self.signals),
             "fraud_seconds": round(self.fraud_seconds, 3),
-            "last_id": self.last_id,
         }
 
 
@@ -460,17 +458,12 @@ class ReferralConflict(Exception):
 
 
 @collection_paused
-def process_batch(
-    session: Session, batch_size: int, rules: RuleSet | None = None, *, after: int = 0
-) -> BatchSummary:
-    """`rules`: one rule set for every program (tests, benchmarks); None: each program's.
-    `after`: the previous batch's `last_id` within a run; a new run starts from 0, which
-    also takes any conversion committed late with a lower id."""
-    conversions = q.claim_unprocessed(session, batch_size, after)
+def process_batch(session: Session, batch_size: int, rules: RuleSet | None = None) -> BatchSummary:
+    """`rules`: one rule set for every program (tests, benchmarks); None: each program's."""
+    conversions = q.claim_unprocessed(session, batch_size)
     if not conversions:
         return BatchSummary()
     batch = _Batch(session, conversions, rules)
-    batch.summary.last_id = max(c.id for c in conversions)
     early = batch.create_referrals()
     outcomes = []
     for conversion in conversions:
@@ -483,9 +476,9 @@ def process_batch(
 
 
 @database_task("process-conversions-batch")
-def process_conversions_batch(database_url: str, batch_size: int, after: int) -> dict[str, Any]:
+def process_conversions_batch(database_url: str, batch_size: int) -> dict[str, Any]:
     with transaction(engine_for(database_url)) as session:
-        return process_batch(session, batch_size, after=after).as_dict()
+        return process_batch(session, batch_size).as_dict()
 
 
 @database_task("count-unprocessed-conversions")

@@ -155,16 +155,3 @@ def test_grants_under_a_hold_wait_for_the_issue_batch(session):
     assert session.scalar(select(Referral.status)) == "approved"
     assert _count(session, LedgerEntry) == 0
     assert _count(session, OutboxMessage) == 0
-
-
-def test_a_run_goes_on_after_its_last_batch_and_a_new_run_starts_from_the_first(session):
-    _, code = advocate_with_code(session)
-    referred_purchase(session, code)  # a sign-up, then a purchase
-    ids = session.scalars(select(Conversion.id).order_by(Conversion.id)).all()
-    first = process_batch(session, 1, BasicRuleSet())
-    assert (first.conversions, first.last_id) == (1, ids[0])
-    # A conversion that committed late, below the run's last id, waits for the next run.
-    later = process_batch(session, 10, BasicRuleSet(), after=ids[1])
-    assert later.conversions == 0
-    rest = process_batch(session, 10, BasicRuleSet(), after=0)
-    assert (rest.conversions, rest.last_id) == (1, ids[1])
