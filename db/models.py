@@ -237,7 +237,14 @@ class Conversion(Base):
         UniqueConstraint("source", "external_id"),
         CheckConstraint("kind IN ('signup','purchase','renewal','refund')", name="kind"),
         Index("ix_conversions_customer_time", "customer_id", "occurred_at"),
-        Index("ix_conversions_unprocessed", "processed_at", "id"),
+        # The pipeline's queue: only the conversions still to process, so marking one
+        # processed removes it rather than adding an entry nothing reads.
+        Index(
+            "ix_conversions_unprocessed",
+            "id",
+            postgresql_where=text("processed_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL"),
+        ),
         # The fraud facts: sign-ups per device and per network, and promo codes typed
         # without a referral link. Partial, so the pipeline's other writes pay little.
         Index(
