@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, Interval, literal, select, text, update
 
 from bench.vacuum import as_autovacuum_would
 from db.advocates import enroll_top, issue_missing_codes
@@ -22,7 +22,7 @@ from db.customers import upsert_customers
 from db.engine import make_engine, transaction
 from db.ingest import Click, record_clicks, record_events
 from db.migrate import upgrade
-from db.models import ReferralCode
+from db.models import ReferralCode, RewardGrant
 from db.programs import Programs
 from db.rewards import release_holds
 from flows.common import settle_heap
@@ -34,6 +34,7 @@ from tasks.rings import sweep_programs
 
 console = Console(width=150)
 PEPPER = b"bench-pepper"
+HELD_FOR = timedelta(days=400)  # past any hold a program may set (at most 365 days)
 
 
 def main() -> None:
@@ -45,6 +46,7 @@ def main() -> None:
     engine = make_engine(os.environ["REFERRAL_TEST_POSTGRES_URL"])
     upgrade(engine)
     stages = measure(engine, args.conversions, args.advocates, args.batch_size)
+    stages.append(measure_held(engine, args.conversions, args.advocates, args.batch_size))
     table = Table(title=f"conversion pipeline on PostgreSQL, batch {args.batch_size:,}")
     for column in ("stage", "rows", "seconds", "rows/s"):
         table.add_column(column, justify="left" if column == "stage" else "right")
@@ -109,6 +111,41 @@ def measure(
     return stages
 
 
+def measure_held(
+    engine: Engine, conversions: int, advocates: int, batch_size: int, hold_days: int = 14
+) -> tuple[str, int, float]:
+    """The same conversions in a program with a refund hold, as real programs have: grants
+    are created pending, and paid by release and the issue batches once the hold has
+    passed (here by moving the holds back, untimed, rather than waiting)."""
+    _record(engine, conversions, advocates, hold_days=hold_days)
+    while True:
+        with transaction(engine) as session:
+            if not process_batch(session, batch_size).conversions:
+                break
+    settle_heap()
+    started = time.perf_counter()
+    while True:
+        with transaction(engine) as session:
+            if not grant_batch(session, batch_size)["referrals"]:
+                break
+    granted = time.perf_counter() - started
+    with transaction(engine) as session:
+        held_for = literal(HELD_FOR, Interval())
+        session.execute(update(RewardGrant).values(hold_until=RewardGrant.hold_until - held_for))
+    started = time.perf_counter()
+    with transaction(engine) as session:
+        release_holds(session)
+    issued = 0
+    while True:
+        with transaction(engine) as session:
+            n = issue_batch(session, batch_size)["issued"]
+        if not n:
+            break
+        issued += n
+    seconds = granted + time.perf_counter() - started
+    return (f"grants after a {hold_days}-day hold: grant, release, issue", issued, seconds)
+
+
 def _rows_written(engine: Engine) -> int:
     """Rows inserted and updated in every table so far, by PostgreSQL's own counters. A
     backend reports its counts when it exits, so the pool is emptied first."""
@@ -121,7 +158,7 @@ def _rows_written(engine: Engine) -> int:
         )
 
 
-def _record(engine: Engine, conversions: int, advocates: int) -> None:
+def _record(engine: Engine, conversions: int, advocates: int, hold_days: int = 0) -> None:
     with engine.begin() as connection:
         connection.execute(text("TRUNCATE customers, programs RESTART IDENTITY CASCADE"))
     referees = conversions // 2
@@ -144,7 +181,7 @@ def _record(engine: Engine, conversions: int, advocates: int) -> None:
         program = Programs(session).create(
             slug="bench",
             name="Bench",
-            hold_days=0,
+            hold_days=hold_days,
             minimum_purchase="20.00",
             referrer_reward={"type": "credit", "amount": "10.00"},
             referee_reward={"type": "discount", "amount": 15, "unit": "percent"},

@@ -161,6 +161,8 @@ def main() -> None:
                 f"{20_000 * per:,.0f} rows/s, {20_000 * per / copy_rate:.1f}x COPY into customers"
             )
         results.add((f"pipeline: {stage}", rows, seconds, note))
+    stage, rows, seconds = pipeline.measure_held(engine, args.conversions, 5_000, 5_000)
+    results.add((f"pipeline: {stage}", rows, seconds, "the path of programs with a refund hold"))
 
     # The embedded default, as `make demo` runs it: SQLite and Prefect's own start.
     demo, night = nightly.measure()
