@@ -115,17 +115,7 @@ def claim_unprocessed(session: Session, limit: int) -> list[PendingConversion]:
     them in order: a purchase is never judged before the batch holding its sign-up has
     committed the referral that the sign-up created."""
     take_turns(session, "process-conversions")
-    claimed = list(
-        session.scalars(
-            select(Conversion.id)
-            .where(Conversion.processed_at.is_(None))
-            .order_by(Conversion.id)
-            .limit(limit)
-        )
-    )
-    if not claimed:
-        return []
-    rows = session.connection().execute(
+    oldest = (
         select(
             Conversion.id,
             Conversion.kind,
@@ -141,9 +131,11 @@ def claim_unprocessed(session: Session, limit: int) -> list[PendingConversion]:
             Customer.first_order_at,
         )
         .join(Customer, Customer.id == Conversion.customer_id)
-        .where(among(session, Conversion.id, claimed))
-        .order_by(Conversion.occurred_at, Conversion.id)
+        .where(Conversion.processed_at.is_(None))
+        .order_by(Conversion.id)
+        .limit(limit)
     )
+    rows = sorted(session.connection().execute(oldest), key=lambda row: (row[9], row[0]))
     return [PendingConversion(*row) for row in rows]
 
 
