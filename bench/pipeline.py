@@ -94,14 +94,7 @@ def measure(
         if not batch["referrals"]:
             break
         issued += batch["issued"]  # no hold, automatic approval: issued as granted
-    with transaction(engine) as session:
-        release_holds(session)
-    while True:
-        with transaction(engine) as session:
-            n = issue_batch(session, batch_size)["issued"]
-        if not n:
-            break
-        issued += n
+    issued += _release_and_issue(engine, batch_size)
     stages.append(("grants + ledger + outbox", issued, time.perf_counter() - mark))
     elapsed = time.perf_counter() - started
     stages.append(("end to end (conversions)", processed, elapsed))
@@ -133,17 +126,24 @@ def measure_held(
         held_for = literal(HELD_FOR, Interval())
         session.execute(update(RewardGrant).values(hold_until=RewardGrant.hold_until - held_for))
     started = time.perf_counter()
+    issued = _release_and_issue(engine, batch_size)
+    seconds = granted + time.perf_counter() - started
+    return (f"grants after a {hold_days}-day hold: grant, release, issue", issued, seconds)
+
+
+def _release_and_issue(engine: Engine, batch_size: int) -> int:
+    """Holds that have passed released, then the issue batches; the grants issued."""
     with transaction(engine) as session:
         release_holds(session)
     issued = 0
-    while True:
-        with transaction(engine) as session:
-            n = issue_batch(session, batch_size)["issued"]
-        if not n:
-            break
+    while n := _issued_in_one_batch(engine, batch_size):
         issued += n
-    seconds = granted + time.perf_counter() - started
-    return (f"grants after a {hold_days}-day hold: grant, release, issue", issued, seconds)
+    return issued
+
+
+def _issued_in_one_batch(engine: Engine, batch_size: int) -> int:
+    with transaction(engine) as session:
+        return int(issue_batch(session, batch_size)["issued"])
 
 
 def _rows_written(engine: Engine) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, type_coerce, update
@@ -135,7 +136,7 @@ def claim_unprocessed(session: Session, limit: int) -> list[PendingConversion]:
         .order_by(Conversion.id)
         .limit(limit)
     )
-    rows = sorted(session.connection().execute(oldest), key=lambda row: (row[9], row[0]))
+    rows = sorted(session.connection().execute(oldest), key=attrgetter("occurred_at", "id"))
     return [PendingConversion(*row) for row in rows]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -30,6 +30,8 @@ from db.types import utcnow
 from referral.codes import new_codes
 from referral.programs import RewardType
 from referral.rewards import GrantPlan, LedgerPosting, clawback_postings, issue_postings
+
+K = TypeVar("K")
 
 
 def insert_fraud_signals(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -122,7 +124,7 @@ def insert_grants(
             for p in plans
             if p.idempotency_key in ready and p.reward_type == RewardType.DISCOUNT
         ]
-        coupons = dict(zip(discounts, unique_coupons(session, len(discounts)), strict=True))
+        coupons = coupons_for(session, discounts)
     ready_as = "issued" if issue_ready else "approved"
     rows = [
         {
@@ -310,8 +312,9 @@ def complete_rewarded_referrals(session: Session, referral_ids: set[int] | None)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def unique_coupons(session: Session, count: int, length: int = 10) -> list[str]:
-    """Single-use coupon codes, checked against the ones already handed out."""
+def coupons_for(session: Session, keys: Sequence[K], length: int = 10) -> dict[K, str]:
+    """A single-use coupon code for each key, checked against the ones already handed out."""
+    count = len(keys)
     codes: list[str] = []
     while len(codes) < count:
         fresh = [f"RW-{c}" for c in new_codes(count - len(codes), length)]
@@ -323,7 +326,7 @@ def unique_coupons(session: Session, count: int, length: int = 10) -> list[str]:
             )
         )
         codes += [c for c in fresh if c not in taken]
-    return codes
+    return dict(zip(keys, codes, strict=True))
 
 
 # --- voids and clawbacks --------------------------------------------------------------------

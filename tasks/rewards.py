@@ -121,10 +121,7 @@ def issue_batch(session: Session, batch_size: int) -> dict[str, Any]:
     grants = q.claim_approved(session, batch_size)
     if not grants:
         return {"issued": 0, "by_type": {}}
-    discounts = [g for g in grants if g.reward_type == RewardType.DISCOUNT]
-    coupons = dict(
-        zip([g.id for g in discounts], q.unique_coupons(session, len(discounts)), strict=True)
-    )
+    coupons = q.coupons_for(session, [g.id for g in grants if g.reward_type == RewardType.DISCOUNT])
     by_type = pay(session, grants, coupons)
     q.mark_issued(session, [g.id for g in grants], coupons)
     q.complete_rewarded_referrals(session, {g.referral_id for g in grants if g.referral_id})
