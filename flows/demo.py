@@ -59,8 +59,11 @@ def demo(
     # same day regenerates exactly the same customers and events and changes nothing.
     today = datetime.combine(database_now(url).date(), time(), tzinfo=UTC)
     pepper = settings.hash_pepper.get_secret_value().encode()
-    futures = [
-        seed_customers_batch.submit(
+    # In order, not submitted side by side: customer ids follow the order the batches commit
+    # in, enrolment and the simulated shop follow ids, and the demo should repeat exactly.
+    # SQLite takes one writer at a time anyway.
+    loaded = sum(
+        seed_customers_batch(
             url,
             seed=seed,
             start=start,
@@ -69,8 +72,7 @@ def demo(
             count=min(settings.batch_size, customers - start),
         )
         for start in range(0, customers, settings.batch_size)
-    ]
-    loaded = sum(future.result() for future in futures)
+    )
     # The advocates come from the shop seeded above: a shop smaller than `advocates` would
     # otherwise enrol the simulated referees on the next run, and that run would not be a
     # repeat of this one.
