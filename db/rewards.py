@@ -242,7 +242,13 @@ def claim_approved(session: Session, limit: int) -> list[ApprovedGrant]:
     return [ApprovedGrant(*row) for row in rows]
 
 
-def insert_postings(session: Session, postings: Sequence[LedgerPosting]) -> None:
+def insert_postings(
+    session: Session, postings: Sequence[LedgerPosting], *, first_write: bool = False
+) -> None:
+    """Postings that exist already are skipped (a second refund's clawback). `first_write`:
+    the postings of grants this transaction issues, which no other transaction can have
+    written; they go in without the conflict check (by plain COPY on PostgreSQL), and a
+    duplicate, which would be a bug, fails the batch instead of being skipped."""
     bulk_insert(
         session,
         LedgerEntry,
@@ -258,12 +264,16 @@ def insert_postings(session: Session, postings: Sequence[LedgerPosting]) -> None
             }
             for p in postings
         ],
-        ignore_conflicts=True,
+        ignore_conflicts=not first_write,
     )
 
 
-def insert_outbox(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    bulk_insert(session, OutboxMessage, rows, ignore_conflicts=True)
+def insert_outbox(
+    session: Session, rows: Sequence[dict[str, Any]], *, first_write: bool = False
+) -> None:
+    """Messages whose idempotency key exists already are skipped; `first_write` as for
+    insert_postings."""
+    bulk_insert(session, OutboxMessage, rows, ignore_conflicts=not first_write)
 
 
 def mark_issued(session: Session, grant_ids: Sequence[int], coupons: dict[int, str]) -> None:

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
@@ -174,10 +175,12 @@ def bulk_insert(
     target = _table(model)
     wanted = [target.c[name] for name in returning]
     postgres = is_postgres(session)
-    if postgres and not ignore_conflicts and not wanted and _copyable(target, rows[0]):
-        # Nothing to skip, return or compute: COPY straight into the table.
-        _copy(session, target, list(rows[0]), rows)
-        return []
+    if postgres and not ignore_conflicts and not wanted:
+        defaults = _scalar_defaults(target, rows[0])
+        if defaults is not None:
+            # Nothing to skip, return or compute: COPY straight into the table.
+            _copy(session, target, list(rows[0]), rows, constants=defaults)
+            return []
     if not postgres or len(rows) < STAGING_THRESHOLD:
         statement = insert_ignore(session, target) if ignore_conflicts else insert(target)
         if wanted or postgres:
@@ -241,19 +244,35 @@ def bulk_update(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _copyable(target: Table, row: Mapping[str, Any]) -> bool:
-    """COPY fills omitted columns from server defaults only: a column left out that has a
-    Python-side default (SQLAlchemy's `default=`) needs an INSERT."""
-    return all(c.name in row or c.default is None or c.primary_key for c in target.columns)
+def _scalar_defaults(target: Table, row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """COPY fills omitted columns from server defaults only: the values of the Python-side
+    defaults (SQLAlchemy's `default=`) the row leaves out, for COPY to send with each row;
+    None when one of them is computed, which needs an INSERT."""
+    missing = [
+        c
+        for c in target.columns
+        if c.name not in row and c.default is not None and not c.primary_key
+    ]
+    if any(not c.default.is_scalar for c in missing):  # type: ignore[union-attr]
+        return None
+    return {c.name: c.default.arg for c in missing}  # type: ignore[union-attr]
 
 
 def _copy(
-    session: Session, target: Table, names: list[str], rows: Any, *, into: str | None = None
+    session: Session,
+    target: Table,
+    names: list[str],
+    rows: Any,
+    *,
+    into: str | None = None,
+    constants: Mapping[str, Any] | None = None,
 ) -> None:
-    """COPY the rows, converted as `target`'s columns, into `target` or the table `into`."""
+    """COPY the rows, converted as `target`'s columns, into `target` or the table `into`;
+    `constants`: columns with the same value in every row."""
     connection = session.connection()
     quote = connection.dialect.identifier_preparer.quote
-    columns = ", ".join(quote(n) for n in names)
+    constants = constants or {}
+    columns = ", ".join(quote(n) for n in [*names, *constants])
     destination = into or quote(target.name)
     # The row's values are picked in C; only the few columns whose type converts (times,
     # JSON) go through Python per value.
@@ -263,14 +282,25 @@ def _copy(
         for i, n in enumerate(names)
         if (convert := _to_copy(target.c[n].type, connection.dialect)) is not None
     ]
+    fixed = [
+        convert(value) if (convert := _to_copy(target.c[n].type, connection.dialect)) else value
+        for n, value in constants.items()
+    ]
+    statement = f"COPY {destination} ({columns}) FROM STDIN"
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        with cursor.copy(f"COPY {destination} ({columns}) FROM STDIN") as copy:
+        with cursor.copy(statement) as copy:
             for row in rows:
                 values = list(values_of(row))
                 for i, convert in converted:
                     values[i] = convert(values[i])
+                values.extend(fixed)
                 copy.write_row(values)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy's own statements raise it: a duplicate key is an IntegrityError.
+        raise DBAPIError.instance(
+            statement, None, exc, connection.dialect.loaded_dbapi.Error
+        ) from exc
     finally:
         cursor.close()
 

@@ -179,8 +179,10 @@ def pay(session: Session, grants: list[q.ApprovedGrant], coupons: dict[int, str]
                     "payload": payload,
                 }
             )
-    q.insert_postings(session, postings)
-    q.insert_outbox(session, outbox)
+    # Keyed by grant ids that were pending, approved or unborn until this transaction: no
+    # posting or message of theirs can exist yet.
+    q.insert_postings(session, postings, first_write=True)
+    q.insert_outbox(session, outbox, first_write=True)
     return dict(by_type)
 
 

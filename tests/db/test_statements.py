@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, literal, select, text
+from sqlalchemy.exc import IntegrityError
 
 from db.customers import CUSTOMERS, upsert_customers
-from db.models import Customer
+from db.models import Customer, OutboxMessage
 from db.statements import among, bulk_insert, read_together, staged
 from tests.db.helpers import customer
 
@@ -160,3 +161,40 @@ def test_bulk_insert_returns_what_it_inserted_and_nothing_it_skipped(session, ro
     assert sorted(returned) == sorted((f"C{i}", "new") for i in range(1, rows))
     assert session.scalar(select(Customer.segment).where(Customer.external_id == "C0")) == "before"
     assert bulk_insert(session, Customer, fresh, ignore_conflicts=True) == []
+
+
+def _notices(session, count):
+    upsert_customers(session, [customer("C0")])
+    customer_id = session.scalar(select(Customer.id))
+    return [
+        {
+            "idempotency_key": f"notify:{i}",
+            "kind": "notification",
+            "channel": "email",
+            "customer_id": customer_id,
+            "template": "reward_earned",
+            "payload": {"n": i},
+        }
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize("count", [3, 250], ids=["multi-row insert", "copied"])
+def test_rows_that_cannot_conflict_get_the_defaults_they_leave_out(session, count):
+    bulk_insert(session, OutboxMessage, _notices(session, count), ignore_conflicts=False)
+    stored = session.execute(
+        select(OutboxMessage.status, OutboxMessage.attempts, func.count()).group_by(
+            OutboxMessage.status, OutboxMessage.attempts
+        )
+    ).all()
+    assert stored == [("pending", 0, count)]
+    first = select(OutboxMessage.payload).order_by(OutboxMessage.id).limit(1)
+    assert session.scalar(first) == {"n": 0}
+
+
+@pytest.mark.parametrize("count", [3, 250], ids=["multi-row insert", "copied"])
+def test_a_duplicate_among_rows_that_cannot_conflict_fails_the_write(session, count):
+    rows = _notices(session, count)
+    bulk_insert(session, OutboxMessage, rows, ignore_conflicts=False)
+    with pytest.raises(IntegrityError):
+        bulk_insert(session, OutboxMessage, rows, ignore_conflicts=False)
