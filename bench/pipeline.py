@@ -11,10 +11,12 @@ import os
 import resource
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, Interval, literal, select, text, update
+from sqlalchemy.orm import Session
 
 from bench import floor
 from bench.vacuum import as_autovacuum_would
@@ -209,6 +211,9 @@ def _record(engine: Engine, conversions: int, advocates: int, hold_days: int = 0
         enroll_top(session, program.id, ScoreWeights(), top=advocates)
         issue_missing_codes(session, program.id, length=8)
         codes = list(session.scalars(select(ReferralCode.code)))
+    # Recorded in the order a shop reports them: every sign-up (two days ago) before any
+    # purchase (yesterday), so a purchase meets its referral in a later batch, as in a
+    # live deployment, and not in the batch that creates it.
     for start in range(0, referees, 10_000):
         chunk = range(start, min(start + 10_000, referees))
         with transaction(engine) as session:
@@ -228,34 +233,11 @@ def _record(engine: Engine, conversions: int, advocates: int, hold_days: int = 0
                 ],
                 pepper=PEPPER,
             )
-            record_events(
-                session,
-                [
-                    Event.model_validate(e)
-                    for i in chunk
-                    for e in (
-                        {
-                            "id": f"su{i}",
-                            "type": "signup",
-                            "occurred_at": now - timedelta(days=2),
-                            "visitor_id": f"v{i}",
-                            "customer": {"external_id": f"R{i}", "email": f"r{i}@example.org"},
-                        },
-                        {
-                            "id": f"po{i}",
-                            "type": "purchase",
-                            "occurred_at": now - timedelta(days=1),
-                            "order_id": f"O{i}",
-                            "amount": 2500 + (i % 50) * 100,
-                            "currency": "USD",
-                            "customer": {"external_id": f"R{i}"},
-                        },
-                    )
-                ],
-                source="shop",
-                customer_source="crm",
-                pepper=PEPPER,
-            )
+            _record_events(session, [_signup(i, now) for i in chunk])
+    for start in range(0, referees, 10_000):
+        chunk = range(start, min(start + 10_000, referees))
+        with transaction(engine) as session:
+            _record_events(session, [_purchase(i, now) for i in chunk])
     with engine.begin() as connection:
         # As a CRM mirror would say: every customer agreed to email, so each grant's notice
         # goes to the outbox, as the stage's name promises.
@@ -265,6 +247,38 @@ def _record(engine: Engine, conversions: int, advocates: int, hold_days: int = 0
         f"set-up: {conversions:,} conversions recorded in "
         f"{time.perf_counter() - started:.1f} s (not timed below)"
     )
+
+
+def _record_events(session: Session, events: list[dict[str, Any]]) -> None:
+    record_events(
+        session,
+        [Event.model_validate(e) for e in events],
+        source="shop",
+        customer_source="crm",
+        pepper=PEPPER,
+    )
+
+
+def _signup(i: int, now: datetime) -> dict[str, Any]:
+    return {
+        "id": f"su{i}",
+        "type": "signup",
+        "occurred_at": now - timedelta(days=2),
+        "visitor_id": f"v{i}",
+        "customer": {"external_id": f"R{i}", "email": f"r{i}@example.org"},
+    }
+
+
+def _purchase(i: int, now: datetime) -> dict[str, Any]:
+    return {
+        "id": f"po{i}",
+        "type": "purchase",
+        "occurred_at": now - timedelta(days=1),
+        "order_id": f"O{i}",
+        "amount": 2500 + (i % 50) * 100,
+        "currency": "USD",
+        "customer": {"external_id": f"R{i}"},
+    }
 
 
 if __name__ == "__main__":
