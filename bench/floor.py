@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+
+from bench.cpu import machine_cpu_seconds
 
 # A referral as its sign-up's batch inserts it; its purchase's batch qualifies it later.
 _REFERRAL_AT_SIGNUP = {"status": "'pending'", "qualifying_conversion_id": "NULL"}
@@ -23,17 +26,23 @@ TABLES = ("referrals", "conversions", *_COPIED_AS_WRITTEN)  # every table the pi
 
 
 @dataclass(frozen=True)
-class Written:
-    """COPY text of every row the pipeline left, by table, with its column list."""
+class Copied:
+    """One set of rows as COPY text in a file, with its column list and row count."""
 
-    rows: dict[str, tuple[str, bytes]]
+    columns: str
+    path: Path
+    rows: int
 
-    def count(self, name: str) -> int:
-        return self.rows[name][1].count(b"\n")
+
+@dataclass(frozen=True)
+class Floor:
+    steps: list[tuple[str, int, float]]  # (step, rows, seconds)
+    cpu_seconds: float  # the whole machine's, over the steps
 
 
-def capture(engine: Engine) -> Written:
-    """What the pipeline wrote, read back untimed."""
+def capture(engine: Engine, folder: Path) -> dict[str, Copied]:
+    """What the pipeline wrote, read back untimed into files in `folder` (held in memory,
+    they would set the bench's peak)."""
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -46,69 +55,69 @@ def capture(engine: Engine) -> Written:
             )
             return [name for (name,) in cursor.fetchall()]
 
-        def read(query: str) -> bytes:
-            out = bytearray()
-            with cursor.copy(f"COPY ({query}) TO STDOUT") as copy:
+        def read(name: str, names: str, query: str) -> Copied:
+            path = folder / f"{name}.copy"
+            lines = 0
+            with path.open("wb") as out, cursor.copy(f"COPY ({query}) TO STDOUT") as copy:
                 for block in copy:
-                    out += block
-            return bytes(out)
+                    out.write(block)
+                    lines += bytes(block).count(b"\n")
+            return Copied(names, path, lines)
 
-        rows: dict[str, tuple[str, bytes]] = {}
+        rows: dict[str, Copied] = {}
         names = columns("referrals")
         selected = ", ".join(_REFERRAL_AT_SIGNUP.get(n, n) for n in names)
-        rows["referrals"] = (
-            ", ".join(names),
-            read(f"SELECT {selected} FROM referrals ORDER BY id"),
+        rows["referrals"] = read(
+            "referrals", ", ".join(names), f"SELECT {selected} FROM referrals ORDER BY id"
         )
-        rows["qualified"] = (
+        rows["qualified"] = read(
+            "qualified",
             "id, qualifying_conversion_id",
-            read(
-                "SELECT id, qualifying_conversion_id FROM referrals "
-                "WHERE qualifying_conversion_id IS NOT NULL ORDER BY id"
-            ),
+            "SELECT id, qualifying_conversion_id FROM referrals "
+            "WHERE qualifying_conversion_id IS NOT NULL ORDER BY id",
         )
-        rows["settled"] = (
+        rows["settled"] = read(
+            "settled",
             "id, status",
-            read(
-                "SELECT id, status FROM referrals "
-                "WHERE status NOT IN ('pending', 'qualified') ORDER BY id"
-            ),
+            "SELECT id, status FROM referrals "
+            "WHERE status NOT IN ('pending', 'qualified') ORDER BY id",
         )
-        rows["conversions"] = (
+        rows["conversions"] = read(
+            "conversions",
             "id, processed_at, outcome, referral_id",
-            read(
-                "SELECT id, processed_at, outcome, referral_id FROM conversions "
-                "WHERE processed_at IS NOT NULL ORDER BY id"
-            ),
+            "SELECT id, processed_at, outcome, referral_id FROM conversions "
+            "WHERE processed_at IS NOT NULL ORDER BY id",
         )
         for table in _COPIED_AS_WRITTEN:
-            names = columns(table)
-            rows[table] = (", ".join(names), read(f"SELECT * FROM {table} ORDER BY id"))
-        return Written(rows)
+            rows[table] = read(
+                table, ", ".join(columns(table)), f"SELECT * FROM {table} ORDER BY id"
+            )
+        return rows
     finally:
         raw.close()
 
 
-def measure(
-    engine: Engine, written: Written, *, foreign_keys: bool
-) -> list[tuple[str, int, float]]:
+def measure(engine: Engine, written: dict[str, Copied], *, foreign_keys: bool) -> Floor:
     """Writes `written` into a database holding the pipeline's input (conversions recorded,
     none processed), each step timed, in three transactions as the pipeline's batches
     commit them: PostgreSQL re-checks the foreign keys of a row updated by the transaction
-    that inserted it, so one transaction would overstate them. Leaves the rows committed.
-    Returns (step, rows, seconds)."""
+    that inserted it, so one transaction would overstate them. Leaves the rows committed."""
     raw = engine.raw_connection()
     cursor = raw.cursor()
     steps: list[tuple[str, int, float]] = []
 
     def timed(step: str, name: str, target: str, *statements: str) -> None:
-        columns, data = written.rows[name]
+        copied = written[name]
         started = time.perf_counter()
-        with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as stream:
-            stream.write(data)
+        with (
+            copied.path.open("rb") as source,
+            cursor.copy(f"COPY {target} ({copied.columns}) FROM STDIN") as stream,
+        ):
+            while chunk := source.read(1 << 20):
+                stream.write(chunk)
         for statement in statements:
             cursor.execute(statement)
-        steps.append((step, written.count(name), time.perf_counter() - started))
+        steps.append((step, copied.rows, time.perf_counter() - started))
 
     def committed() -> None:
         started = time.perf_counter()
@@ -118,6 +127,7 @@ def measure(
 
     dropped = [] if foreign_keys else _drop_foreign_keys(cursor)
     raw.commit()
+    cpu_before = machine_cpu_seconds()
     try:
         # A sign-up batch: its referrals, pending.
         timed("referrals inserted (pending)", "referrals", "referrals")
@@ -155,13 +165,14 @@ def measure(
             "FROM floor_settled f WHERE r.id = f.id",
         )
         committed()
+        cpu_seconds = machine_cpu_seconds() - cpu_before
     finally:
         raw.rollback()
         for table, name, definition in dropped:
             cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         raw.commit()
         raw.close()
-    return steps
+    return Floor(steps, cpu_seconds)
 
 
 def _stage(cursor: Any, name: str, columns_from: str) -> None:

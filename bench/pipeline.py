@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -121,19 +123,18 @@ def measure_floor(
 ) -> list[tuple[str, int, float]]:
     """The rows `measure` left, written again with no logic (bench.floor) into the same
     recorded conversions: as the schema is, and without its foreign keys."""
-    written = floor.capture(engine)
     stages: list[tuple[str, int, float]] = []
-    for foreign_keys in (True, False):
-        _record(engine, conversions, advocates)
-        cpu_before = machine_cpu_seconds()
-        steps = floor.measure(engine, written, foreign_keys=foreign_keys)
-        cpu_used = machine_cpu_seconds() - cpu_before  # restoring the keys, untimed, included
-        label = "with foreign keys" if foreign_keys else "without foreign keys"
-        seconds = sum(s for _, _, s in steps)
-        stages.append((f"write floor {label}: same rows, no logic", conversions, seconds))
-        stages.append((f"  {CPU_STAGE}", conversions, cpu_used))
-        if breakdown:
-            stages += [(f"  {step}", rows, s) for step, rows, s in steps if rows]
+    with tempfile.TemporaryDirectory() as folder:
+        written = floor.capture(engine, Path(folder))
+        for foreign_keys in (True, False):
+            _record(engine, conversions, advocates)
+            measured = floor.measure(engine, written, foreign_keys=foreign_keys)
+            label = "with foreign keys" if foreign_keys else "without foreign keys"
+            seconds = sum(s for _, _, s in measured.steps)
+            stages.append((f"write floor {label}: same rows, no logic", conversions, seconds))
+            stages.append((f"  {CPU_STAGE}", conversions, measured.cpu_seconds))
+            if breakdown:
+                stages += [(f"  {step}", rows, s) for step, rows, s in measured.steps if rows]
     return stages
 
 
